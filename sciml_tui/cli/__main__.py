@@ -1,0 +1,3 @@
+from sciml_tui.cli import main
+
+main()

@@ -1,0 +1,79 @@
+"""The workspace store: keyed upserts, transactions, backup, corrupt-file message, lineage."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sciml_tui.errors import UserError
+from sciml_tui.store import WorkspaceStore
+
+
+def test_reading_an_empty_workspace_creates_nothing(tmp_path):
+    ws = WorkspaceStore(tmp_path)
+    assert ws.runs() == [] and ws.sweeps() == [] and ws.datasets() == []
+    assert ws.sweep("x") is None and ws.run("x") is None
+    assert not (tmp_path / ".sciml").exists()
+
+
+def test_upsert_merges_by_key_and_update_changes_fields(tmp_path):
+    ws = WorkspaceStore(tmp_path)
+    ws.upsert_run({"id": "a", "sweep": "s", "state": "queued"})
+    ws.upsert_run({"id": "b", "sweep": "s", "state": "queued"})
+    ws.upsert_run({"id": "a", "lr": 1e-3})
+    assert ws.update_run("b", state="done", test_error=0.1)
+    assert not ws.update_run("missing", state="done")
+    runs = {r["id"]: r for r in ws.runs()}
+    assert runs["a"] == {"id": "a", "sweep": "s", "state": "queued", "lr": 1e-3}
+    assert runs["b"]["state"] == "done" and runs["b"]["test_error"] == 0.1
+    # the file is TinyDB's format: tables of doc ids
+    raw = json.loads(ws.path.read_text())
+    assert set(raw["runs"]) == {"1", "2"}
+
+
+def test_runs_of_a_sweep_follow_its_run_ids(tmp_path):
+    ws = WorkspaceStore(tmp_path)
+    with ws.transaction() as tx:
+        tx.upsert("runs", {"id": "pre", "sweep": "other"})
+        tx.upsert("runs", {"id": "p1", "sweep": "s"})
+        tx.upsert("runs", {"id": "old", "sweep": "s"})
+        tx.upsert("sweeps", {"name": "s", "run_ids": ["pre", "p1"]})
+    assert [r["id"] for r in ws.runs(sweep="s")] == ["pre", "p1"]
+    assert [r["id"] for r in ws.runs(sweep="nosuch")] == []
+
+
+def test_a_failed_transaction_writes_nothing(tmp_path):
+    ws = WorkspaceStore(tmp_path)
+    ws.upsert_run({"id": "a", "state": "queued"})
+    with pytest.raises(RuntimeError):
+        with ws.transaction() as tx:
+            tx.update("runs", "a", state="done")
+            raise RuntimeError("boom")
+    assert ws.run("a")["state"] == "queued"
+
+
+def test_corrupt_store_names_the_file_and_the_backup(tmp_path):
+    ws = WorkspaceStore(tmp_path)
+    ws.upsert_run({"id": "a", "state": "queued"})
+    ws.upsert_run({"id": "b", "state": "queued"})  # the first version is now the .bak
+    assert json.loads(ws.bak_path.read_text())["runs"]["1"]["id"] == "a"
+    ws.path.write_text('{"runs": {"1": {"id": "a"')
+    with pytest.raises(UserError) as err:
+        ws.runs()
+    msg = str(err.value)
+    assert str(ws.path) in msg and str(ws.bak_path) in msg and "cp " in msg
+    with pytest.raises(UserError):
+        ws.upsert_run({"id": "c"})  # writers refuse too, so the .bak is never overwritten
+    assert json.loads(ws.bak_path.read_text())["runs"]["1"]["id"] == "a"
+
+
+def test_lineage_goes_finetune_pretrain_mixture_datasets(tmp_path):
+    ws = WorkspaceStore(tmp_path)
+    with ws.transaction() as tx:
+        tx.upsert("datasets", {"id": "d1", "name": "a"})
+        tx.upsert("datasets", {"id": "d2", "name": "b"})
+        tx.upsert("runs", {"id": "pre", "parent": None, "datasets": ["d1", "d2"], "mixture": "mix"})
+        tx.upsert("runs", {"id": "ft", "parent": "pre", "datasets": ["d3"]})
+    kinds = [(x["kind"], x.get("id") or x.get("name")) for x in ws.lineage("ft")]
+    assert kinds == [("run", "ft"), ("run", "pre"), ("mixture", "mix"), ("dataset", "d1"), ("dataset", "d2")]

@@ -1,0 +1,293 @@
+"""Aggregate finished sweep runs into error-vs-N curves and the data-efficiency factor.
+
+Input: plain run records (dicts, as `WorkspaceStore.runs(sweep=...)` returns them) with at least
+`id, sweep, init, model, n_train, lr, seed, state, test_error, best_val_error`; fine-tune and
+zero-shot records also carry `parent` (the pre-training run id) and may carry `pretrain` (the
+pre-training's name in the spec), which splits curves when one sweep fine-tunes from several
+pre-trainings. Output: a JSON-able dict, the fixed shape of `sciml results --json`
+(documented in docs/architecture.md, "Results API").
+
+Conventions:
+- only `state == "done"` runs with a finite `test_error` make points; failed / diverged /
+  cancelled runs are counted, never averaged;
+- per (init, model, source, N) the lr is the one with the lowest mean `best_val_error` over
+  its seeds (ties: lower lr), as the seed study did; the test error is then averaged over the
+  seeds at that lr (`error_std` is the sample std, ddof=1, 0 for one seed);
+- zero-shot has no N: its curve has one point with `n: null` (a reference level).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Iterable, Optional
+
+from sciml_tui.results.stats import crossing_n, is_number, mean_std, power_law_fit
+
+INITS = ("scratch", "finetune", "zeroshot")
+STATES = ("done", "failed", "diverged", "running", "queued", "cancelled")
+LABELS = {"scratch": "scratch", "finetune": "fine-tuned", "zeroshot": "zero-shot"}
+# Presets in order of size, so tables and plots list small models first.
+PRESET_ORDER = ("tiny", "fno-64k", "fno-1m", "fno-17m", "fno-67m", "fno-268m")
+
+
+def model_sort_key(model: str) -> tuple[int, str]:
+    try:
+        return (PRESET_ORDER.index(model), "")
+    except ValueError:
+        return (len(PRESET_ORDER), str(model))
+
+
+def curve_label(init: str, source: Optional[str]) -> str:
+    label = LABELS.get(init, init)
+    return f"{label} ({source})" if source and init != "scratch" else label
+
+
+def _source(rec: dict) -> Optional[str]:
+    if rec.get("init") == "scratch":
+        return None
+    src = rec.get("pretrain")
+    return str(src) if src else None
+
+
+def _n(rec: dict) -> Optional[int]:
+    n = rec.get("n_train")
+    if n is None or isinstance(n, bool):
+        return None
+    try:
+        return int(n)
+    except (TypeError, ValueError):
+        return None
+
+
+def _lr(rec: dict) -> Optional[float]:
+    lr = rec.get("lr")
+    try:
+        return float(lr) if lr is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _empty_counts() -> dict[str, int]:
+    return {**{s: 0 for s in STATES}, "invalid": 0}
+
+
+def _count(counts: dict[str, int], rec: dict) -> None:
+    state = rec.get("state")
+    if state == "done" and not is_number(rec.get("test_error")):
+        counts["invalid"] += 1
+    elif state in counts:
+        counts[state] += 1
+
+
+def _dedupe(runs: Iterable[dict]) -> list[dict]:
+    """Keep one done run per (init, model, source, N, lr, seed): the one that ended last."""
+    best: dict[tuple, dict] = {}
+    for rec in runs:
+        key = (rec.get("init"), rec.get("model"), _source(rec), _n(rec), _lr(rec), rec.get("seed"))
+        old = best.get(key)
+        if old is None or str(rec.get("ended_at") or "") >= str(old.get("ended_at") or ""):
+            best[key] = rec
+    return list(best.values())
+
+
+def _seed_key(rec: dict) -> tuple:
+    seed = rec.get("seed")
+    return (0, seed, "") if is_number(seed) else (1, 0, str(seed))
+
+
+def _choose_lr(by_lr: dict[Optional[float], list[dict]]) -> tuple[Optional[float], list[dict], Optional[str]]:
+    """Pick the lr with the lowest mean validation error over seeds (ties: lower lr).
+
+    Returns (lr, candidates, note); lr is None (and note says why) when several lrs exist
+    but none has a validation error to choose by.
+    """
+    candidates = []
+    for lr, recs in by_lr.items():
+        vals = [r["best_val_error"] for r in recs if is_number(r.get("best_val_error"))]
+        mean_val = mean_std(vals)[0] if vals else None
+        candidates.append({"lr": lr, "val_error": mean_val, "seeds": len(recs)})
+    candidates.sort(key=lambda c: (c["lr"] is None, c["lr"] or 0.0))
+    with_val = [c for c in candidates if c["val_error"] is not None]
+    if with_val:
+        chosen = min(with_val, key=lambda c: (c["val_error"], c["lr"] is None, c["lr"] or 0.0))
+        return chosen["lr"], candidates, None
+    if len(candidates) == 1:
+        return candidates[0]["lr"], candidates, None
+    return None, candidates, "no validation error to choose the lr by"
+
+
+def _point(n: Optional[int], recs: list[dict], lr: Optional[float], extra: dict) -> dict:
+    recs = sorted(recs, key=_seed_key)
+    errors = [float(r["test_error"]) for r in recs]
+    vals = [float(r["best_val_error"]) for r in recs if is_number(r.get("best_val_error"))]
+    err, err_std = mean_std(errors)
+    return {
+        "n": n,
+        "error": err,
+        "error_std": err_std,
+        "seeds": len(errors),
+        "lr": lr,
+        "val_error": mean_std(vals)[0] if vals else None,
+        "errors": errors,
+        "seed_ids": [r.get("seed") for r in recs],
+        "run_ids": [r.get("id") for r in recs],
+        **extra,
+    }
+
+
+def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict]) -> dict:
+    counts = _empty_counts()
+    per_n_counts: dict[Optional[int], dict[str, int]] = defaultdict(_empty_counts)
+    done: dict[Optional[int], dict[Optional[float], list[dict]]] = defaultdict(lambda: defaultdict(list))
+    pending: set[Optional[int]] = set()
+    for rec in recs:
+        n = None if init == "zeroshot" else _n(rec)
+        _count(counts, rec)
+        _count(per_n_counts[n], rec)
+        if rec.get("state") in ("running", "queued"):
+            pending.add(n)
+        if rec.get("state") == "done" and is_number(rec.get("test_error")):
+            if init != "zeroshot" and n is None:
+                counts["done"] -= 1
+                counts["invalid"] += 1
+                continue
+            done[n][None if init == "zeroshot" else _lr(rec)].append(rec)
+
+    points, notes = [], []
+    for n in sorted(done, key=lambda v: (v is None, v or 0)):
+        c = per_n_counts[n]
+        extra = {"failed": c["failed"], "diverged": c["diverged"],
+                 "pending": c["running"] + c["queued"]}
+        if init == "zeroshot":
+            all_recs = [r for rs in done[n].values() for r in rs]
+            points.append(_point(None, all_recs, None, extra))
+            continue
+        lr, candidates, note = _choose_lr(done[n])
+        if note:
+            notes.append(f"N={n}: {note}")
+            continue
+        points.append(_point(n, done[n][lr], lr, {**extra, "lr_candidates": candidates}))
+
+    fit = None
+    if init != "zeroshot":
+        fit = power_law_fit([p["n"] for p in points], [p["error"] for p in points])
+    parents = sorted({str(r["parent"]) for r in recs if r.get("parent")})
+    return {
+        "init": init,
+        "model": model,
+        "source": source,
+        "label": curve_label(init, source),
+        "points": points,
+        "fit": fit,
+        "counts": counts,
+        "pending_n": sorted((n for n in pending if n is not None)) if init != "zeroshot" else [],
+        "pending": bool(pending),
+        "parents": parents,
+        "notes": notes,
+    }
+
+
+def _curve_best(curve: dict) -> str:
+    p = min(curve["points"], key=lambda p: p["error"])
+    return f"best {p['error']:.3g} at N={p['n']}"
+
+
+def efficiency(scratch: Optional[dict], finetune: Optional[dict], target: float,
+               model: Optional[str] = None, source: Optional[str] = None) -> dict:
+    """Data-efficiency factor N_scratch(target) / N_finetune(target) between two curves.
+
+    Each N is read off the curve's mean errors by log-log interpolation at the first point at
+    or below `target`. `factor` is null (with `reason`) where a curve is missing or never gets
+    there. If the fine-tuned curve is already below target at its smallest N, the true
+    N_finetune is at most that N, so `factor` is a lower bound (`factor_is_lower_bound`);
+    symmetrically an upper bound when only scratch starts below target.
+    """
+    out: dict[str, Any] = {
+        "target": target, "model": model, "source": source, "factor": None,
+        "factor_is_lower_bound": False, "factor_is_upper_bound": False,
+        "n_scratch": None, "n_finetune": None,
+        "scratch_status": "missing", "finetune_status": "missing", "reason": None,
+    }
+    cross = {}
+    for key, curve in (("scratch", scratch), ("finetune", finetune)):
+        pts = curve["points"] if curve else []
+        c = crossing_n([p["n"] for p in pts], [p["error"] for p in pts], target)
+        cross[key] = c
+        out[f"n_{key}"] = c["n"]
+        out[f"{key}_status"] = c["status"]
+    name = {"scratch": "scratch", "finetune": "fine-tuned"}
+    for key, curve in (("scratch", scratch), ("finetune", finetune)):
+        status = cross[key]["status"]
+        if status == "missing":
+            out["reason"] = f"no finished {name[key]} points"
+            return out
+        if status == "not_reached":
+            out["reason"] = f"{name[key]} never reaches {target:g} ({_curve_best(curve)})"
+            return out
+    s, f = cross["scratch"], cross["finetune"]
+    if s["status"] == "below_at_smallest_n" and f["status"] == "below_at_smallest_n":
+        out["reason"] = (f"both curves are already below {target:g} at their smallest N; "
+                         "measure smaller N to get a factor")
+        return out
+    out["factor"] = s["n"] / f["n"]
+    if f["status"] == "below_at_smallest_n":
+        out["factor_is_lower_bound"] = True
+        out["reason"] = (f"fine-tuned is already below {target:g} at its smallest N={f['n']:g}, "
+                         "so the factor is a lower bound")
+    elif s["status"] == "below_at_smallest_n":
+        out["factor_is_upper_bound"] = True
+        out["reason"] = (f"scratch is already below {target:g} at its smallest N={s['n']:g}, "
+                         "so the factor is an upper bound")
+    return out
+
+
+def sweep_results(runs: list[dict], sweep: str, target: float = 1e-2) -> dict:
+    """Curves, zero-shot levels, fits and data-efficiency factors of one sweep (JSON-able)."""
+    if not (is_number(target) and target > 0):
+        raise ValueError(f"target must be a positive number, got {target!r}")
+    runs = [r for r in runs if r.get("sweep") in (None, sweep)]
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    pretrain, counts = [], _empty_counts()
+    for rec in runs:
+        init = rec.get("init")
+        if init == "pretrain" or rec.get("role") == "pretrain":
+            pretrain.append({k: rec.get(k) for k in
+                             ("id", "model", "pretrain", "state", "test_error", "best_val_error")})
+            continue
+        if init not in INITS:
+            continue
+        _count(counts, rec)
+        groups[(init, str(rec.get("model")), _source(rec))].append(rec)
+
+    curves = []
+    for init, model, source in sorted(groups, key=lambda k: (
+            model_sort_key(k[1]), INITS.index(k[0]), k[2] or "")):
+        recs = groups[(init, model, source)]
+        dedup = _dedupe(r for r in recs if r.get("state") == "done")
+        others = [r for r in recs if r.get("state") != "done"]
+        curves.append(_build_curve(init, model, source, dedup + others))
+
+    zeroshot = [{"model": c["model"], "source": c["source"], **{
+        k: c["points"][0][k] for k in ("error", "error_std", "seeds", "errors")}}
+        for c in curves if c["init"] == "zeroshot" and c["points"]]
+
+    by_model = []
+    for c in curves:
+        if c["init"] != "finetune":
+            continue
+        scratch = next((s for s in curves if s["init"] == "scratch" and s["model"] == c["model"]), None)
+        by_model.append(efficiency(scratch, c, target, c["model"], c["source"]))
+    top = by_model[0] if by_model else {
+        **efficiency(None, None, target),
+        "reason": "no fine-tuned curve to compare with scratch"}
+
+    return {
+        "sweep": sweep,
+        "target": target,
+        "curves": curves,
+        "zeroshot": zeroshot,
+        "efficiency": top,
+        "efficiency_by_model": by_model,
+        "pretrain": pretrain,
+        "counts": counts,
+    }

@@ -1,0 +1,33 @@
+"""Rich rendering of `sweep_results` output for the terminal (used by `sciml results`)."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from sciml_tui.results.text import (efficiency_line, excluded_line, fit_line, models, table)
+
+
+def render_results(res: dict) -> RenderableType:
+    """Per model: the error-vs-N table, then efficiency, fit and excluded-run lines."""
+    parts: list[RenderableType] = []
+    ms = models(res)
+    if not ms:
+        return Text(f"sweep {res['sweep']}: no sweep runs recorded yet")
+    for model in ms:
+        headers, rows = table(res, model)
+        t = Table(title=f"{res['sweep']}: {model}", title_justify="left")
+        for i, h in enumerate(headers):
+            t.add_column(h, justify="right" if i == 0 else "left", no_wrap=True)
+        for row in rows:
+            t.add_row(*row)
+        parts.append(t)
+        for eff in res["efficiency_by_model"]:
+            if eff["model"] == model:
+                parts.append(Text(efficiency_line(eff)))
+        for line in (fit_line(res, model), excluded_line(res, model)):
+            if line:
+                parts.append(Text(line, style="dim"))
+        parts.append(Text(""))
+    return Group(*parts)

@@ -1,0 +1,142 @@
+"""Plain-string views of `sweep_results` output, shared by the CLI (Rich) and the dashboard.
+
+Everything here takes the dict `sweep_results` returns and gives strings or tuples of numbers;
+no Rich, no Textual.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from sciml_tui.results.curves import model_sort_key
+
+
+def fmt_num(x: Optional[float], digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}g}"
+
+
+def fmt_lr(lr: Optional[float]) -> str:
+    """1e-3, 5e-4, 0.001 -> '1e-3', '5e-4', '1e-3' (no zero-padded exponents)."""
+    if lr is None:
+        return "-"
+    mant, exp = f"{lr:.2e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
+    return f"{mant}e{int(exp)}"
+
+
+def fmt_error(point: dict) -> str:
+    """'0.412±0.031' for several seeds, '0.412' for one."""
+    if point["seeds"] > 1:
+        return f"{point['error']:.3g}±{point['error_std']:.2g}"
+    return f"{point['error']:.3g}"
+
+
+def models(res: dict) -> list[str]:
+    return sorted({c["model"] for c in res["curves"]}, key=model_sort_key)
+
+
+def curves_of(res: dict, model: str) -> list[dict]:
+    return [c for c in res["curves"] if c["model"] == model]
+
+
+def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the error-vs-N table of one model.
+
+    Columns: N, then one per scratch / fine-tuned curve, then zero-shot (its level shown on
+    the first row only). A cell is 'mean±std (lr 1e-3)', '(running)' for an N still pending,
+    or '' where that curve has no such N.
+    """
+    cs = curves_of(res, model)
+    n_curves = [c for c in cs if c["init"] != "zeroshot"]
+    zs = [c for c in cs if c["init"] == "zeroshot"]
+    headers = ["N"] + [c["label"] for c in n_curves] + [c["label"] for c in zs]
+    ns = sorted({p["n"] for c in n_curves for p in c["points"]}
+                | {n for c in n_curves for n in c["pending_n"]})
+    rows = []
+    for i, n in enumerate(ns):
+        row = [str(n)]
+        for c in n_curves:
+            p = next((p for p in c["points"] if p["n"] == n), None)
+            if p is not None:
+                cell = fmt_error(p)
+                if with_lr:
+                    cell += f" (lr {fmt_lr(p['lr'])})"
+                if n in c["pending_n"]:
+                    cell += " +"
+            elif n in c["pending_n"]:
+                cell = "(running)"
+            else:
+                cell = ""
+            row.append(cell)
+        for c in zs:
+            if i == 0 and c["points"]:
+                row.append(fmt_error(c["points"][0]))
+            elif i == 0 and c["pending"]:
+                row.append("(running)")
+            else:
+                row.append("")
+        rows.append(row)
+    if not ns and zs:
+        rows.append(["-"] + [fmt_error(c["points"][0]) if c["points"] else "(running)" for c in zs])
+    return headers, rows
+
+
+def efficiency_line(eff: dict) -> str:
+    """One sentence on the data-efficiency factor, e.g.
+    '1e-2 reached with 64 (fine-tuned) vs 8192 (scratch) -> 128x fewer examples'."""
+    t = fmt_lr(eff["target"])
+    src = f" from {eff['source']}" if eff.get("source") else ""
+    if eff["factor"] is None:
+        return f"{t} not reached: {eff['reason']}"
+    ns, nf = eff["n_scratch"], eff["n_finetune"]
+    if eff["factor_is_lower_bound"]:
+        return (f"{t} reached with <= {nf:.3g} (fine-tuned{src}) vs {ns:.3g} (scratch) "
+                f"-> at least {eff['factor']:.3g}x fewer examples")
+    if eff["factor_is_upper_bound"]:
+        return (f"{t} reached with {nf:.3g} (fine-tuned{src}) vs <= {ns:.3g} (scratch) "
+                f"-> at most {eff['factor']:.3g}x fewer examples")
+    return (f"{t} reached with {nf:.3g} (fine-tuned{src}) vs {ns:.3g} (scratch) "
+            f"-> {eff['factor']:.3g}x fewer examples")
+
+
+def fit_line(res: dict, model: str) -> str:
+    """'fit error ~ a N^b: scratch 0.5 N^-0.50, fine-tuned 0.05 N^-0.50' ('' if no fit)."""
+    parts = [f"{c['label']} {c['fit']['a']:.3g} N^{c['fit']['b']:.2f}"
+             for c in curves_of(res, model) if c.get("fit")]
+    return "fit error ~ a N^b: " + ", ".join(parts) if parts else ""
+
+
+def excluded_line(res: dict, model: str) -> str:
+    """'excluded: 2 failed, 1 diverged' over the model's curves ('' if none)."""
+    tot: dict[str, int] = {}
+    for c in curves_of(res, model):
+        for k in ("failed", "diverged", "cancelled", "invalid"):
+            tot[k] = tot.get(k, 0) + c["counts"].get(k, 0)
+    parts = [f"{v} {k}" for k, v in tot.items() if v]
+    return "excluded: " + ", ".join(parts) if parts else ""
+
+
+def curve_series(res: dict, model: Optional[str] = None) -> list[tuple[str, list[tuple]]]:
+    """Series for a terminal plot: [(label, [(n, mean, std), ...]), ...].
+
+    Labels are '<curve label> <model>' when several models are present (or `model` is None and
+    there are several). A zero-shot level becomes a flat two-point series spanning the N range
+    of that model's other curves, or [(None, mean, std)] when there is no N range.
+    """
+    ms = [model] if model is not None else models(res)
+    several = len(models(res)) > 1 and model is None
+    out = []
+    for m in ms:
+        cs = curves_of(res, m)
+        ns = [p["n"] for c in cs if c["init"] != "zeroshot" for p in c["points"]]
+        for c in cs:
+            label = f"{c['label']} {m}" if several else c["label"]
+            if c["init"] == "zeroshot":
+                if not c["points"]:
+                    continue
+                p = c["points"][0]
+                span = [min(ns), max(ns)] if ns else [None]
+                out.append((label, [(n, p["error"], p["error_std"]) for n in span]))
+            else:
+                out.append((label, [(p["n"], p["error"], p["error_std"]) for p in c["points"]]))
+    return out

@@ -1,0 +1,122 @@
+"""Exports: CSV round trip, JSON, PNG/SVG plots; text helpers for the CLI and dashboard."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+import pytest
+
+from results_records import power_law_runs, rec
+from sciml_tui.errors import UserError
+from sciml_tui.results import (curve_series, export_csv, export_json, export_plot, fmt_lr,
+                               sweep_results, table, to_csv)
+from sciml_tui.results.render import render_results
+
+NS = [8, 16, 32, 64, 128]
+
+
+@pytest.fixture
+def res():
+    runs = (power_law_runs(0.5, -0.5, "scratch", NS, seeds=(0, 1))
+            + [rec("finetune", n, 1e-4, s, 0.05 * n ** -0.5 * (1 + 0.1 * s)) for n in NS
+               for s in (0, 1)]
+            + [rec("zeroshot", None, None, 0, 0.2), rec("finetune", 256, 1e-3, 0, 0, state="running")])
+    return sweep_results(runs, "s", target=0.1)
+
+
+def test_csv_round_trip(res, tmp_path):
+    path = export_csv(res, tmp_path / "out" / "s.csv")
+    rows = list(csv.DictReader(path.open()))
+    points = [(c, p) for c in res["curves"] for p in c["points"]]
+    assert len(rows) == len(points) == 11
+    for row, (c, p) in zip(rows, points):
+        assert row["init"] == c["init"] and row["model"] == c["model"]
+        assert (int(row["n"]) if row["n"] else None) == p["n"]
+        assert float(row["error"]) == p["error"]  # repr floats read back exactly
+        assert float(row["error_std"]) == p["error_std"]
+        assert int(row["seeds"]) == p["seeds"]
+        assert (float(row["lr"]) if row["lr"] else None) == p["lr"]
+        assert [float(e) for e in row["errors"].split(";")] == p["errors"]
+    assert list(tmp_path.joinpath("out").iterdir()) == [path]  # no temp file left behind
+
+
+def test_json_export_is_the_result(res, tmp_path):
+    path = export_json(res, tmp_path / "s.json")
+    assert json.loads(path.read_text()) == res
+
+
+@pytest.mark.parametrize("suffix,magic", [(".png", b"\x89PNG\r\n\x1a\n"), (".svg", b"<svg")])
+def test_plot_files_are_written(res, tmp_path, suffix, magic):
+    path = export_plot(res, tmp_path / f"plot{suffix}")
+    data = path.read_bytes()
+    assert len(data) > 1000
+    if suffix == ".png":
+        assert data.startswith(magic)
+    else:
+        assert magic in data[:2000]
+        assert b"downstream examples N" in data or b"downstream" in data
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_plot_with_several_models(tmp_path):
+    runs = (power_law_runs(0.5, -0.5, "scratch", NS) + power_law_runs(0.05, -0.5, "finetune", NS)
+            + power_law_runs(0.4, -0.6, "scratch", NS, model="fno-1m"))
+    path = export_plot(sweep_results(runs, "s"), tmp_path / "p.png")
+    assert path.stat().st_size > 1000
+
+
+def test_plot_bad_suffix_and_nothing_to_plot(res, tmp_path):
+    with pytest.raises(UserError, match=r"\.png or \.svg"):
+        export_plot(res, tmp_path / "plot.pdf")
+    with pytest.raises(UserError, match="no finished points"):
+        export_plot(sweep_results([], "s"), tmp_path / "plot.png")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_matplotlib_is_a_clear_user_error(res, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    with pytest.raises(UserError, match=r"\[plot\]"):
+        export_plot(res, tmp_path / "plot.png")
+
+
+def test_failed_plot_leaves_an_existing_file_untouched(res, tmp_path, monkeypatch):
+    target = tmp_path / "plot.png"
+    target.write_bytes(b"old")
+    import matplotlib.figure
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", boom)
+    with pytest.raises(RuntimeError):
+        export_plot(res, target)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["plot.png"]
+
+
+def test_table_rows_and_series(res):
+    headers, rows = table(res, "tiny")
+    assert headers == ["N", "scratch", "fine-tuned", "zero-shot"]
+    assert [r[0] for r in rows] == ["8", "16", "32", "64", "128", "256"]
+    assert rows[0][1].startswith("0.177±0 (lr 1e-3)")
+    assert "(lr 1e-4)" in rows[0][2]
+    assert rows[0][3] == "0.2" and rows[1][3] == ""
+    assert rows[-1][2] == "(running)"
+    series = dict(curve_series(res))
+    assert [n for n, _, _ in series["scratch"]] == NS
+    assert series["zero-shot"] == [(8, 0.2, 0.0), (128, 0.2, 0.0)]
+    assert fmt_lr(0.0005) == "5e-4" and fmt_lr(1e-3) == "1e-3"
+
+
+def test_rich_rendering_mentions_the_factor_and_fit(res):
+    from rich.console import Console
+
+    console = Console(width=120, record=True, color_system=None)
+    console.print(render_results(res))
+    text = console.export_text()
+    assert "fine-tuned" in text and "zero-shot" in text
+    assert "fewer examples" in text
+    assert "fit error ~ a N^b" in text

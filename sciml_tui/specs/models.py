@@ -1,0 +1,124 @@
+"""The pydantic models of an experiment spec file (`experiments/*.yaml`).
+
+```yaml
+datasets:                # name -> what to generate (data/<name>-<hash8>/{train,val,test}.h5)
+  pre:  {system: poisson, range: [1, 5], n: 32, sizes: {train: 512, val: 64, test: 64}, seed: 1}
+mixtures:                # name -> datasets with weights (pre-training on several systems)
+  all: {datasets: {pre: 1.0, other: 1.0}}
+pretrain:                # name -> pre-training run(s), one per model preset
+  pre-1-5: {models: [tiny], data: pre, recipe: {epochs: 40}}
+sweeps:                  # name -> downstream grid
+  quickstart:
+    dataset: down
+    n_train: [8, 16, 32]
+    lr: [1e-3]
+    seeds: [0, 1]
+    models: [tiny]
+    inits: [scratch, {finetune: pre-1-5}, {zeroshot: pre-1-5}]
+    recipe: {epochs: 60}
+    n_val: 64
+    n_test: 64
+```
+Unknown keys are errors. Cross references (dataset, mixture, pre-training and preset names)
+are checked by `sciml_tui.specs.loader`, which reports every problem with its line.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from sciml_tui.learning.config import RecipeConfig
+from sciml_tui.specs.names import NAME_PATTERN
+
+# Mirrors the preset names of docs/architecture.md (the learning room owns their shapes); kept
+# here so that validating a spec never imports torch.
+PRESETS = ("tiny", "fno-64k", "fno-1m", "fno-17m", "fno-268m", "fno-67m")
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
+MAX_LIST = 1000
+MAX_SPLIT = 10_000_000
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Sizes(_Strict):
+    train: int = Field(ge=1, le=MAX_SPLIT)
+    val: int = Field(ge=1, le=MAX_SPLIT)
+    test: int = Field(ge=1, le=MAX_SPLIT)
+
+
+class DatasetSpec(_Strict):
+    system: Literal["poisson", "advdiff", "helmholtz"]
+    range: tuple[float, float]
+    n: int = Field(ge=8, le=4096, description="grid points per side")
+    sizes: Sizes
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not v[0] < v[1]:
+            raise ValueError(f"range must be [lo, hi] with lo < hi, got [{v[0]}, {v[1]}]")
+        return v
+
+    @field_validator("n")
+    @classmethod
+    def _even(cls, v: int) -> int:
+        if v % 2:
+            raise ValueError("n must be even (the spectral grid has n/2 positive wavenumbers)")
+        return v
+
+
+class MixtureSpec(_Strict):
+    datasets: dict[Name, Annotated[float, Field(gt=0, le=1e6)]] = Field(min_length=1, max_length=64)
+
+
+class PretrainSpec(_Strict):
+    data: Name  # a dataset or a mixture
+    model: Optional[Name] = None
+    models: Optional[list[Name]] = Field(None, min_length=1, max_length=32)
+    recipe: RecipeConfig = RecipeConfig()
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    n_train: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
+    n_val: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
+    n_test: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
+
+    def model_names(self) -> list[str]:
+        if self.models:
+            return list(dict.fromkeys(self.models))
+        return [self.model or "tiny"]
+
+
+class SweepSpec(_Strict):
+    dataset: Name
+    n_train: list[Annotated[int, Field(ge=1, le=MAX_SPLIT)]] = Field(min_length=1, max_length=64)
+    lr: list[Annotated[float, Field(gt=0, le=10)]] = Field([1e-3], min_length=1, max_length=64)
+    seeds: list[Annotated[int, Field(ge=0, le=2**31 - 1)]] = Field([0], min_length=1, max_length=MAX_LIST)
+    models: list[Name] = Field(["tiny"], min_length=1, max_length=32)
+    # "scratch", {"finetune": <pretrain>} or {"zeroshot": <pretrain>}; checked by the loader
+    inits: list[Any] = Field(["scratch"], min_length=1, max_length=64)
+    recipe: RecipeConfig = RecipeConfig()
+    n_val: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
+    n_test: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
+
+
+class Spec(_Strict):
+    datasets: dict[Name, DatasetSpec] = Field(default_factory=dict, max_length=256)
+    mixtures: dict[Name, MixtureSpec] = Field(default_factory=dict, max_length=256)
+    pretrain: dict[Name, PretrainSpec] = Field(default_factory=dict, max_length=256)
+    sweeps: dict[Name, SweepSpec] = Field(default_factory=dict, max_length=256)
+
+
+def parse_init(item: Any) -> tuple[str, Optional[str]]:
+    """("scratch", None) / ("finetune", pretrain) / ("zeroshot", pretrain); ValueError if malformed."""
+    if item == "scratch":
+        return "scratch", None
+    if isinstance(item, dict) and len(item) == 1:
+        (kind, ref), = item.items()
+        if kind in ("finetune", "zeroshot") and isinstance(ref, str):
+            return kind, ref
+    raise ValueError("an init is `scratch`, `{finetune: <pretrain name>}` or `{zeroshot: <pretrain name>}`")

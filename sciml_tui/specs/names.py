@@ -1,0 +1,33 @@
+"""Names from spec files become file names: only after this validation, and only under a root."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from sciml_tui.errors import UserError
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
+_NAME = re.compile(NAME_PATTERN)
+
+
+def is_valid_name(name: object) -> bool:
+    return isinstance(name, str) and bool(_NAME.match(name)) and ".." not in name
+
+
+def check_name(name: object, what: str = "name") -> str:
+    if not is_valid_name(name):
+        raise UserError(
+            f"invalid {what} {name!r}: use 1-80 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name  # type: ignore[return-value]
+
+
+def safe_child(root: str | Path, name: str) -> Path:
+    """`root/name` for a validated name, checked to stay inside `root`."""
+    check_name(name)
+    root = Path(root).absolute()
+    child = (root / name).resolve()
+    if root.resolve() not in child.parents:
+        raise UserError(f"{name!r} would leave {root}")
+    return root / name

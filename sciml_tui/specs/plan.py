@@ -1,0 +1,267 @@
+"""Expand a spec into a plan: datasets -> pre-training runs -> sweep points, content-addressed.
+
+Every unit's hash covers its resolved configuration and the hashes of what it depends on
+(a run's datasets, a fine-tune's pre-training run), never machine paths or launch settings,
+so the same spec always expands to the same ids and a rerun finds its finished work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from sciml_tui.errors import UserError
+from sciml_tui.learning.config import RunConfig
+from sciml_tui.specs.loader import load_spec
+from sciml_tui.specs.models import Spec, parse_init
+from sciml_tui.specs.names import safe_child
+
+PLAN_VERSION = 1
+MAX_POINTS = 200_000
+FINISHED = ("done", "diverged")
+
+
+def stable_hash(obj: Any) -> str:
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class DatasetUnit:
+    name: str
+    id: str
+    hash: str
+    system: str
+    range: list[float]
+    n: int
+    sizes: dict[str, int]
+    seed: int
+    path: Path
+    exists: bool = False
+
+    def record(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "hash": self.hash, "system": self.system,
+                "range": self.range, "n": self.n, "sizes": self.sizes, "seed": self.seed,
+                "path": str(self.path), "state": "ready" if self.exists else "missing"}
+
+
+@dataclass
+class RunUnit:
+    id: str
+    hash: str
+    sweep: str
+    role: str  # pretrain | sweep
+    init: str  # pretrain | scratch | finetune | zeroshot
+    model: str
+    n_train: Optional[int]
+    lr: Optional[float]
+    seed: int
+    parent: Optional[str]
+    datasets: list[str]
+    config: dict[str, Any]
+    run_dir: Path
+    mixture: Optional[str] = None
+    weights: Optional[list[float]] = None
+    state: str = "new"  # the store's state, or "new" when not recorded yet
+
+    def record(self) -> dict[str, Any]:
+        return {"id": self.id, "hash": self.hash, "sweep": self.sweep, "role": self.role,
+                "init": self.init, "model": self.model, "n_train": self.n_train, "lr": self.lr,
+                "seed": self.seed, "parent": self.parent, "datasets": self.datasets,
+                "mixture": self.mixture, "weights": self.weights, "config": self.config,
+                "run_dir": str(self.run_dir), "epochs": self.config["recipe"]["epochs"]}
+
+    @property
+    def pending(self) -> bool:
+        return self.state not in FINISHED
+
+
+@dataclass
+class Plan:
+    spec_path: Path
+    spec_hash: str
+    experiment: str
+    sweeps: dict[str, list[str]]
+    datasets: list[DatasetUnit] = field(default_factory=list)
+    runs: list[RunUnit] = field(default_factory=list)  # pre-training first, then points
+
+    def to_run(self) -> dict[str, list[str]]:
+        return {
+            "generate": [d.id for d in self.datasets if not d.exists],
+            "pretrain": [r.id for r in self.runs if r.role == "pretrain" and r.pending],
+            "points": [r.id for r in self.runs if r.role == "sweep" and r.pending],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "spec": str(self.spec_path), "spec_hash": self.spec_hash, "experiment": self.experiment,
+            "sweeps": self.sweeps, "order": self.to_run(),
+            "datasets": [d.record() for d in self.datasets],
+            "runs": [{**{k: v for k, v in r.record().items() if k != "config"}, "state": r.state} for r in self.runs],
+        }
+
+    def summary_lines(self, max_points: int = 40) -> list[str]:
+        order = self.to_run()
+        out = [f"plan for {self.spec_path} (sweeps: {', '.join(self.sweeps) or 'none'})"]
+        out.append(f"datasets ({len(self.datasets)}):")
+        for d in self.datasets:
+            tag = "exists  " if d.exists else "generate"
+            sz = "/".join(str(d.sizes[k]) for k in ("train", "val", "test"))
+            out.append(f"  {tag}  {d.id:<28} {d.system} [{d.range[0]:g}, {d.range[1]:g}] n={d.n} train/val/test {sz}")
+        pre = [r for r in self.runs if r.role == "pretrain"]
+        out.append(f"pre-training ({len(pre)}):")
+        for r in pre:
+            out.append(f"  {_tag(r)}  {r.id:<28} {r.model} on {r.mixture or ','.join(r.datasets)}, {r.config['recipe']['epochs']} epochs")
+        for name, ids in self.sweeps.items():
+            pts = [r for r in self.runs if r.id in set(ids) and r.role == "sweep"]
+            counts: dict[str, int] = {}
+            for r in pts:
+                counts[r.init] = counts.get(r.init, 0) + 1
+            todo = sum(r.pending for r in pts)
+            by_init = ", ".join(f"{k} {v}" for k, v in counts.items())
+            out.append(f"sweep {name}: {len(pts)} points ({by_init}): {todo} to run, {len(pts) - todo} finished")
+            if len(pts) <= max_points:
+                for r in pts:
+                    n = "-" if r.n_train is None else str(r.n_train)
+                    lr = "-" if r.lr is None else f"{r.lr:g}"
+                    out.append(f"  {_tag(r)}  {r.init:<8} {r.model:<8} N={n:<6} lr={lr:<7} seed={r.seed}  {r.id}")
+        out.append(f"order: generate {len(order['generate'])} dataset(s) -> pre-train {len(order['pretrain'])} "
+                   f"-> {len(order['points'])} point(s)")
+        return out
+
+
+def _tag(r: RunUnit) -> str:
+    return {"new": "run     ", "done": "done    ", "diverged": "diverged"}.get(r.state, f"{r.state:<8}")[:8]
+
+
+def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[str]] = None) -> Plan:
+    """Expand `spec` (already validated) into units rooted at `workspace`. Writes nothing."""
+    workspace = Path(workspace).absolute()
+    names = list(spec.sweeps) if not sweeps else sweeps
+    for s in names:
+        if s not in spec.sweeps:
+            raise UserError(f"{spec_path}: no sweep named {s!r} (it has: {', '.join(spec.sweeps) or 'none'})")
+    spec_hash = stable_hash(spec.model_dump(mode="json"))
+    plan = Plan(spec_path=Path(spec_path), spec_hash=spec_hash, experiment=Path(spec_path).stem,
+                sweeps={s: [] for s in names})
+
+    dsets: dict[str, DatasetUnit] = {}
+
+    def dataset(name: str) -> DatasetUnit:
+        if name not in dsets:
+            d = spec.datasets[name]
+            body = {"system": d.system, "range": list(d.range), "n": d.n, "sizes": d.sizes.model_dump(), "seed": d.seed}
+            h = stable_hash(body)
+            did = f"{name}-{h[:8]}"
+            path = safe_child(workspace / "data", did)
+            dsets[name] = DatasetUnit(name=name, id=did, hash=h, path=path, range=list(d.range), system=d.system,
+                                      n=d.n, sizes=d.sizes.model_dump(), seed=d.seed,
+                                      exists=all((path / f"{k}.h5").exists() for k in ("train", "val", "test")))
+        return dsets[name]
+
+    runs: dict[str, RunUnit] = {}
+    pretrain_by: dict[tuple[str, str], RunUnit] = {}
+
+    def run_unit(rid_prefix: str, body: dict[str, Any], deps: list[str], cfg: RunConfig, **kw: Any) -> RunUnit:
+        h = stable_hash({"v": PLAN_VERSION, "deps": deps, **body})
+        rid = f"{rid_prefix}-{h[:8]}"
+        if rid in runs:
+            return runs[rid]
+        unit = RunUnit(id=rid, hash=h, config=cfg.model_dump(mode="json"),
+                       run_dir=safe_child(workspace / "runs", rid), **kw)
+        runs[rid] = unit
+        return unit
+
+    def pretrain(pname: str, model: str, sweep: str) -> RunUnit:
+        key = (pname, model)
+        if key not in pretrain_by:
+            p = spec.pretrain[pname]
+            if p.data in spec.mixtures:
+                parts = [(dataset(n), w) for n, w in spec.mixtures[p.data].datasets.items()]
+                mixture = p.data
+            else:
+                parts, mixture = [(dataset(p.data), 1.0)], None
+            layout = "union" if len(parts) > 1 else "compact"
+            cfg = RunConfig(mode="pretrain", data=[{"path": str(d.path), "weight": w} for d, w in parts],
+                            layout=layout, n_train=p.n_train, n_val=p.n_val, n_test=p.n_test,
+                            model={"preset": model}, recipe=p.recipe, seed=p.seed)
+            body = _hash_body(cfg, {str(d.path): d.hash for d, _ in parts})
+            pretrain_by[key] = run_unit(f"{pname}-{model}", {"role": "pretrain", "cfg": body},
+                                        [d.hash for d, _ in parts], cfg, sweep=sweep, role="pretrain",
+                                        init="pretrain", model=model, n_train=p.n_train, lr=p.recipe.lr,
+                                        seed=p.seed, parent=None, datasets=[d.id for d, _ in parts],
+                                        mixture=mixture, weights=[w for _, w in parts] if mixture else None)
+        return pretrain_by[key]
+
+    points = 0
+    for sname in names:
+        sw = spec.sweeps[sname]
+        down = dataset(sw.dataset)
+        inits = [parse_init(i) for i in sw.inits]
+        ids: list[str] = []
+        per_init = {"scratch": len(sw.n_train) * len(sw.lr) * len(sw.seeds), "finetune": len(sw.n_train) * len(sw.lr) * len(sw.seeds), "zeroshot": 1}
+        points += sum(per_init[k] for k, _ in inits) * len(sw.models)
+        if points > MAX_POINTS:
+            raise UserError(f"{spec_path}: the sweeps expand to more than {MAX_POINTS} points")
+        for model in sw.models:
+            for kind, ref in inits:
+                parent = pretrain(ref, model, sname) if ref else None
+                if parent is not None and parent.id not in ids:
+                    ids.append(parent.id)
+                layout = parent.config["layout"] if parent else "compact"
+                ckpt = str(parent.run_dir / "checkpoints" / "best.pt") if parent else None
+                common = dict(data=[{"path": str(down.path)}], layout=layout, n_val=sw.n_val, n_test=sw.n_test,
+                              init_checkpoint=ckpt, model={"preset": model})
+                subst = {str(down.path): down.hash}
+                if ckpt:
+                    subst[ckpt] = parent.hash  # type: ignore[union-attr]
+                deps = [down.hash] + ([parent.hash] if parent else [])  # type: ignore[union-attr]
+                if kind == "zeroshot":
+                    cfg = RunConfig(mode="zeroshot", recipe=sw.recipe, **common)
+                    u = run_unit(f"{sname}-zeroshot-{model}", {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps, cfg,
+                                 sweep=sname, role="sweep", init="zeroshot", model=model, n_train=None, lr=None,
+                                 seed=0, parent=parent.id, datasets=[down.id])  # type: ignore[union-attr]
+                    ids.append(u.id)
+                    continue
+                for n in sw.n_train:
+                    for lr in sw.lr:
+                        for seed in sw.seeds:
+                            recipe = sw.recipe.model_copy(update={"lr": lr})
+                            cfg = RunConfig(mode=kind, n_train=n, recipe=recipe, seed=seed, **common)
+                            u = run_unit(f"{sname}-{kind}-{model}-n{n}-lr{lr:g}-s{seed}",
+                                         {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps, cfg,
+                                         sweep=sname, role="sweep", init=kind, model=model, n_train=n, lr=lr,
+                                         seed=seed, parent=parent.id if parent else None, datasets=[down.id])
+                            ids.append(u.id)
+        plan.sweeps[sname] = ids
+    plan.datasets = list(dsets.values())
+    plan.runs = sorted(runs.values(), key=lambda r: r.role != "pretrain")
+    return plan
+
+
+def _hash_body(cfg: RunConfig, subst: dict[str, str]) -> dict[str, Any]:
+    """The config as hashed: paths replaced by content hashes, launch-time fields dropped."""
+    body = cfg.model_dump(mode="json", exclude={"device", "threads"})
+    for d in body["data"]:
+        d["path"] = subst.get(d["path"], d["path"])
+    if body.get("init_checkpoint"):
+        body["init_checkpoint"] = subst.get(body["init_checkpoint"], body["init_checkpoint"])
+    return body
+
+
+def annotate(plan: Plan, store_runs: list[dict[str, Any]]) -> Plan:
+    """Fill each unit's `state` from the store's records (same id = same content)."""
+    states = {r.get("id"): r.get("state") for r in store_runs}
+    for r in plan.runs:
+        r.state = states.get(r.id) or "new"
+    return plan
+
+
+def plan_from_file(spec_path: str | Path, workspace: str | Path, sweeps: Optional[list[str]] = None,
+                   store_runs: Optional[list[dict[str, Any]]] = None) -> Plan:
+    spec = load_spec(spec_path)
+    plan = expand(spec, Path(spec_path), Path(workspace), sweeps)
+    return annotate(plan, store_runs or [])

@@ -1,1 +1,72 @@
-"""Placeholder: filled in by its own room."""
+"""`sciml results SWEEP`: error-vs-N tables, data-efficiency factor, CSV/JSON/plot exports."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from sciml_tui.cli.app import app
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt
+from sciml_tui.errors import UserError
+
+
+@app.command("results")
+def results_cmd(
+    sweep: Annotated[str, typer.Argument(help="Sweep name (see `sciml status`).")],
+    workspace: WorkspaceOpt = Path("."),
+    json_out: JsonOpt = False,
+    csv_out: Annotated[bool, typer.Option("--csv", help="Print the curves as CSV.")] = False,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", "-o", help="Write the --json / --csv output to FILE instead of stdout.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(
+        "--plot", help="Also draw the log-log error-vs-N plot to FILE (.png or .svg).")] = None,
+    target: Annotated[float, typer.Option(
+        "--target", help="Target test error eps for the data-efficiency factor.")] = 1e-2,
+) -> None:
+    """Error vs downstream examples N per (init, model), lr chosen by validation, mean and
+    spread over seeds, power-law fits, and N_scratch(eps) / N_finetuned(eps)."""
+    from sciml_tui.results import export_plot, sweep_results, to_csv, to_json
+    from sciml_tui.store import WorkspaceStore
+
+    if json_out and csv_out:
+        raise UserError("choose one of --json and --csv")
+    if not (math.isfinite(target) and target > 0):
+        raise UserError(f"--target must be a positive number, got {target:g}")
+    if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
+        raise UserError(f"--plot file {plot} must end in .png or .svg")
+    if out is not None and not (json_out or csv_out):
+        if out.suffix.lower() not in (".json", ".csv"):
+            raise UserError(f"--out {out}: add --json or --csv (or name a .json / .csv file)")
+        json_out, csv_out = out.suffix.lower() == ".json", out.suffix.lower() == ".csv"
+
+    ws = WorkspaceStore(workspace)
+    runs = ws.runs(sweep=sweep)
+    if ws.sweep(sweep) is None and not runs:
+        known = sorted(str(s.get("name")) for s in ws.sweeps())
+        hint = f" (known: {', '.join(known)})" if known else " (no sweeps recorded there yet)"
+        raise UserError(f"unknown sweep {sweep!r} in workspace {ws.root}{hint}")
+    res = sweep_results(runs, sweep, target=target)
+
+    data_on_stdout = out is None and (json_out or csv_out)  # then notes go to stderr
+    if json_out or csv_out:
+        text = to_json(res) if json_out else to_csv(res)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            from sciml_tui.atomic import write_text
+
+            write_text(out, text)
+    else:
+        from rich.console import Console
+
+        from sciml_tui.results.render import render_results
+
+        Console().print(render_results(res))
+    if out is not None:
+        typer.echo(f"wrote {out}")
+    if plot is not None:
+        export_plot(res, plot)
+        typer.echo(f"wrote {plot}", err=data_on_stdout)

@@ -1,10 +1,12 @@
 """Aggregate finished sweep runs into error-vs-N curves and the data-efficiency factor.
 
-Input: plain run records (dicts, as `WorkspaceStore.runs(sweep=...)` returns them) with at least
-`id, sweep, init, model, n_train, lr, seed, state, test_error, best_val_error`; fine-tune and
-zero-shot records also carry `parent` (the pre-training run id) and may carry `pretrain` (the
-pre-training's name in the spec), which splits curves when one sweep fine-tunes from several
-pre-trainings. Output: a JSON-able dict, the fixed shape of `sciml results --json`
+Input: the sweep's run records (dicts, as `WorkspaceStore.runs(sweep=...)` returns them; taken
+as given, not filtered by their `sweep` field, since a content-addressed run can be shared by
+several sweeps) with at least `id, init, model, n_train, lr, seed, state, test_error,
+best_val_error`; fine-tune and zero-shot records also carry `parent` (the pre-training run id)
+and may carry `pretrain` (the pre-training's name in the spec; else it is taken from the parent
+record when that is in the list). Curves are split by that name, or by parent id when unnamed
+runs come from several parents, so different pre-trainings are never averaged. Output: a JSON-able dict, the fixed shape of `sciml results --json`
 (documented in docs/architecture.md, "Results API").
 
 Conventions:
@@ -42,10 +44,12 @@ def curve_label(init: str, source: Optional[str]) -> str:
     return f"{label} ({source})" if source and init != "scratch" else label
 
 
-def _source(rec: dict) -> Optional[str]:
+def _source(rec: dict, parent_names: Optional[dict] = None) -> Optional[str]:
+    """The pre-training a fine-tune / zero-shot run starts from: its `pretrain` name, else
+    the name recorded on its parent run, else None (scratch: always None)."""
     if rec.get("init") == "scratch":
         return None
-    src = rec.get("pretrain")
+    src = rec.get("pretrain") or (parent_names or {}).get(rec.get("parent"))
     return str(src) if src else None
 
 
@@ -80,10 +84,10 @@ def _count(counts: dict[str, int], rec: dict) -> None:
 
 
 def _dedupe(runs: Iterable[dict]) -> list[dict]:
-    """Keep one done run per (init, model, source, N, lr, seed): the one that ended last."""
+    """Keep one done run per (N, lr, seed) of a curve: the one that ended last."""
     best: dict[tuple, dict] = {}
     for rec in runs:
-        key = (rec.get("init"), rec.get("model"), _source(rec), _n(rec), _lr(rec), rec.get("seed"))
+        key = (_n(rec), _lr(rec), rec.get("seed"))
         old = best.get(key)
         if old is None or str(rec.get("ended_at") or "") >= str(old.get("ended_at") or ""):
             best[key] = rec
@@ -187,6 +191,17 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
     }
 
 
+def _split_unnamed_by_parent(groups: dict[tuple, list[dict]]) -> None:
+    """Fine-tune/zero-shot runs with no pre-training name but several parents are split by
+    parent run id, so runs from different pre-trainings are never averaged together."""
+    for key in [k for k in groups if k[0] != "scratch" and k[2] is None]:
+        parents = {r.get("parent") for r in groups[key]}
+        if len(parents) > 1:
+            for rec in groups.pop(key):
+                p = rec.get("parent")
+                groups[(key[0], key[1], str(p) if p else None)].append(rec)
+
+
 def _curve_best(curve: dict) -> str:
     p = min(curve["points"], key=lambda p: p["error"])
     return f"best {p['error']:.3g} at N={p['n']}"
@@ -245,19 +260,20 @@ def sweep_results(runs: list[dict], sweep: str, target: float = 1e-2) -> dict:
     """Curves, zero-shot levels, fits and data-efficiency factors of one sweep (JSON-able)."""
     if not (is_number(target) and target > 0):
         raise ValueError(f"target must be a positive number, got {target!r}")
-    runs = [r for r in runs if r.get("sweep") in (None, sweep)]
     groups: dict[tuple, list[dict]] = defaultdict(list)
     pretrain, counts = [], _empty_counts()
     for rec in runs:
-        init = rec.get("init")
-        if init == "pretrain" or rec.get("role") == "pretrain":
+        if rec.get("init") == "pretrain" or rec.get("role") == "pretrain":
             pretrain.append({k: rec.get(k) for k in
                              ("id", "model", "pretrain", "state", "test_error", "best_val_error")})
-            continue
-        if init not in INITS:
+    parent_names = {p["id"]: p["pretrain"] for p in pretrain if p.get("pretrain")}
+    for rec in runs:
+        init = rec.get("init")
+        if init not in INITS or rec.get("role") == "pretrain":
             continue
         _count(counts, rec)
-        groups[(init, str(rec.get("model")), _source(rec))].append(rec)
+        groups[(init, str(rec.get("model")), _source(rec, parent_names))].append(rec)
+    _split_unnamed_by_parent(groups)
 
     curves = []
     for init, model, source in sorted(groups, key=lambda k: (

@@ -91,12 +91,19 @@ def _draw_model(ax, res: dict, model: str) -> None:
         ax.errorbar(x, y, yerr=[lo, hi], marker=marker, ls=ls, capsize=3, label=c["label"])
     ax.axhline(res["target"], ls=":", color="tab:red", lw=1, label=f"target {fmt_lr(res['target'])}")
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(_plain_numbers())
     ax.set_yscale("log")
     ax.set_xlabel("downstream examples N")
     ax.set_ylabel("test relative L2")
     ax.set_title(f"{res['sweep']}: {model}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
+
+
+def _plain_numbers():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: f"{v:g}")
 
 
 def export_plot(res: dict, path: str | Path) -> Path:

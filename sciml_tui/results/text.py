@@ -24,6 +24,11 @@ def fmt_lr(lr: Optional[float]) -> str:
     return f"{mant}e{int(exp)}"
 
 
+def fmt_n(n: float) -> str:
+    """An (interpolated) example count: '2500', '25', '3.7'."""
+    return f"{n:.0f}" if n >= 10 else f"{n:.2g}"
+
+
 def fmt_error(point: dict) -> str:
     """'0.412±0.031' for several seeds, '0.412' for one."""
     if point["seeds"] > 1:
@@ -90,12 +95,12 @@ def efficiency_line(eff: dict) -> str:
         return f"{t} not reached: {eff['reason']}"
     ns, nf = eff["n_scratch"], eff["n_finetune"]
     if eff["factor_is_lower_bound"]:
-        return (f"{t} reached with <= {nf:.3g} (fine-tuned{src}) vs {ns:.3g} (scratch) "
+        return (f"{t} reached with <= {fmt_n(nf)} (fine-tuned{src}) vs {fmt_n(ns)} (scratch) "
                 f"-> at least {eff['factor']:.3g}x fewer examples")
     if eff["factor_is_upper_bound"]:
-        return (f"{t} reached with {nf:.3g} (fine-tuned{src}) vs <= {ns:.3g} (scratch) "
+        return (f"{t} reached with {fmt_n(nf)} (fine-tuned{src}) vs <= {fmt_n(ns)} (scratch) "
                 f"-> at most {eff['factor']:.3g}x fewer examples")
-    return (f"{t} reached with {nf:.3g} (fine-tuned{src}) vs {ns:.3g} (scratch) "
+    return (f"{t} reached with {fmt_n(nf)} (fine-tuned{src}) vs {fmt_n(ns)} (scratch) "
             f"-> {eff['factor']:.3g}x fewer examples")
 
 

@@ -80,14 +80,31 @@ def test_failed_diverged_and_unfinished_runs_are_counted_not_averaged():
     assert c["pending_n"] == [16, 32]
 
 
-def test_pretrain_and_other_sweeps_do_not_make_curves():
+def test_pretrain_runs_do_not_make_curves():
     runs = power_law_runs(0.5, -0.5, "scratch", NS)
     runs.append(rec("pretrain", None, 1e-3, 0, 0.01, role="pretrain"))
-    runs.append(rec("scratch", 8, 1e-3, 0, 99.0, sweep="other"))
     res = sweep_results(runs, "s")
     assert [c["init"] for c in res["curves"]] == ["scratch"]
-    assert max(p["error"] for p in res["curves"][0]["points"]) < 1
+    assert len(res["curves"][0]["points"]) == len(NS)
     assert len(res["pretrain"]) == 1
+
+
+def test_runs_shared_with_another_sweep_count():
+    # ws.runs(sweep=...) lists a sweep's run_ids; a shared run keeps its first sweep's name.
+    runs = [rec("scratch", 8, 1e-3, 0, 0.2), rec("scratch", 8, 1e-3, 1, 0.4, sweep="other")]
+    p = curve(sweep_results(runs, "s"), "scratch")["points"][0]
+    assert p["seeds"] == 2 and p["error"] == pytest.approx(0.3)
+
+
+def test_finetunes_from_different_pretrainings_are_never_averaged():
+    pre = [rec("pretrain", None, 1e-3, 0, 0.01, role="pretrain", id="pa", pretrain="mix"),
+           rec("pretrain", None, 1e-3, 0, 0.01, role="pretrain", id="pb")]
+    runs = pre + [rec("finetune", 8, 1e-3, 0, 0.1, parent="pa"),
+                  rec("finetune", 8, 1e-3, 0, 0.3, parent="pb"),
+                  rec("finetune", 8, 1e-3, 0, 0.5, parent="pc")]
+    res = sweep_results(runs, "s")
+    got = {c["source"]: c["points"][0]["error"] for c in res["curves"]}
+    assert got == {"mix": 0.1, "pb": 0.3, "pc": 0.5}
 
 
 def test_rerun_of_the_same_point_keeps_the_latest_result():

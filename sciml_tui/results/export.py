@@ -90,12 +90,21 @@ def _draw_model(ax, res: dict, model: str) -> None:
         marker, ls = style.get(c["init"], ("^", "-"))
         ax.errorbar(x, y, yerr=[lo, hi], marker=marker, ls=ls, capsize=3, label=c["label"])
     ax.axhline(res["target"], ls=":", color="tab:red", lw=1, label=f"target {fmt_lr(res['target'])}")
+    title = f"{res['sweep']}: {model}"
+    effs = [e for e in res.get("efficiency_by_model", []) if e["model"] == model and e["factor"]]
+    for e in effs:
+        for n in (e["n_scratch"], e["n_finetune"]):
+            ax.axvline(n, ls=":", color="0.6", lw=0.8)
+    if len(effs) == 1:
+        bound = "at least " if effs[0]["factor_is_lower_bound"] else (
+            "at most " if effs[0]["factor_is_upper_bound"] else "")
+        title += f"\n{bound}{effs[0]['factor']:.3g}x fewer examples at {fmt_lr(res['target'])}"
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(_plain_numbers())
     ax.set_yscale("log")
     ax.set_xlabel("downstream examples N")
     ax.set_ylabel("test relative L2")
-    ax.set_title(f"{res['sweep']}: {model}")
+    ax.set_title(title, fontsize="medium")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
 

@@ -1,0 +1,50 @@
+"""Checkpoints: atomic writes, `weights_only=True` loads, compatibility checks.
+
+A checkpoint is a plain dict (loadable with weights_only=True):
+  format, arch {in_channels, width, modes, layers, out_channels}, layout, channels,
+  systems, scales {f, coef}, config (the run's RunConfig as JSON), model (state dict),
+  epoch; `best.pt` adds val_error; `last.pt` adds optimizer, scheduler, best_val_error,
+  best_epoch, elapsed_s, global_step (with best.pt, everything needed for an exact resume).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from sciml_tui.atomic import atomic_path
+from sciml_tui.errors import UserError
+
+FORMAT = "sciml-fno/1"
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds for a damaged or foreign file
+        raise UserError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or "model" not in ckpt:
+        raise UserError(f"{path} is not a checkpoint written by this tool (format {FORMAT})")
+    return ckpt
+
+
+def check_compatible(ckpt: dict, path: str | Path, *, arch: dict | None, layout: str, channels: list[str]) -> None:
+    """Refuse a checkpoint whose architecture or input layout differs from this run's."""
+    if ckpt.get("layout") != layout:
+        raise UserError(f"{path} was trained in the {ckpt.get('layout')} channel layout, this run uses {layout}: "
+                        f"set layout: {ckpt.get('layout')}")
+    if list(ckpt.get("channels", [])) != list(channels):
+        raise UserError(f"{path} expects input channels {ckpt.get('channels')}, this run's data gives {channels}")
+    if arch is not None:
+        theirs = {k: ckpt["arch"].get(k) for k in arch}
+        if theirs != arch:
+            raise UserError(f"{path} holds a model {theirs}, this run asks for {arch}")

@@ -1,0 +1,244 @@
+"""Datasets for training: HDF5 splits -> normalized tensors held in memory.
+
+File layout (the seed's): `fields` float32 (N, 2, n, n) with channel 0 = f and 1 = u;
+`tensor` float32 (N, T) per-sample constant coefficients; optional attrs (`system`). The
+system is read from attrs or, for the seed's own files, inferred from T.
+
+Model input channels: f plus one constant plane per coefficient. Two layouts:
+- compact: [f, <the system's T coefficients>] (SYS-1: 4 channels, SYS-2: 6, SYS-3: 3);
+- union: [f, D11, D22, D12, a1, a2, omega] for every system (absent terms are 0), as needed
+  to mix systems in one pre-training set.
+The constant planes are never materialized per sample in memory: a sample is stored as its
+f plane and its coefficient vector, and `FieldSet.batch` expands the planes on the fly.
+
+Normalization (the seed's, per instance): s_i = ||f_i||_2 dx dy / median_train(||f||_2 dx dy);
+every input channel of sample i is divided by s_i, then each coefficient plane by the
+training-set median of |coefficient| (taken over its non-zero entries, 1 if there are none,
+so that a union column that is 0 for most systems still gets a meaningful scale).
+The target u is not normalized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from sciml_tui.errors import UserError
+
+SYSTEM_BY_T = {3: "poisson", 5: "advdiff", 2: "helmholtz"}
+T_BY_SYSTEM = {v: k for k, v in SYSTEM_BY_T.items()}
+_SYSTEM_ALIASES = {"poisson": "poisson", "sys-1": "poisson", "sys1": "poisson", "diffusion": "poisson",
+                   "advdiff": "advdiff", "sys-2": "advdiff", "sys2": "advdiff", "advection-diffusion": "advdiff",
+                   "helmholtz": "helmholtz", "sys-3": "helmholtz", "sys3": "helmholtz"}
+COMPACT_CHANNELS = {
+    "poisson": ["f", "K11", "K22", "K12"],
+    "advdiff": ["f", "D11", "D22", "D12", "a1", "a2"],
+    "helmholtz": ["f", "c", "omega"],
+}
+UNION_CHANNELS = ["f", "D11", "D22", "D12", "a1", "a2", "omega"]
+
+
+@dataclass
+class Split:
+    """One HDF5 split read into memory (numpy float32)."""
+
+    path: Path
+    system: str
+    f: np.ndarray  # (N, n, n)
+    u: np.ndarray  # (N, n, n)
+    coef: np.ndarray  # (N, T) as stored
+
+
+def strided_indices(pool: int, n: Optional[int]) -> np.ndarray:
+    """n indices spread evenly over a pool of `pool` samples (all of them when n is None).
+
+    The seed stores the 4 vf blocks one after another, so an even stride keeps them balanced.
+    """
+    if n is None or n >= pool:
+        return np.arange(pool)
+    return (np.arange(n, dtype=np.int64) * pool) // n
+
+
+def _system_of(path: Path, attrs, t: int) -> str:
+    raw = attrs.get("system")
+    if raw is not None:
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        system = _SYSTEM_ALIASES.get(name.strip().lower())
+        if system is None:
+            raise UserError(f"{path}: unknown system {name!r} in its attributes")
+        if T_BY_SYSTEM[system] != t:
+            raise UserError(f"{path}: system {system} should have {T_BY_SYSTEM[system]} coefficients, file has {t}")
+        return system
+    if t not in SYSTEM_BY_T:
+        raise UserError(f"{path}: cannot infer the PDE system from {t} coefficients per sample (expected 2, 3 or 5)")
+    return SYSTEM_BY_T[t]
+
+
+def read_split(path: str | Path, n: Optional[int] = None) -> Split:
+    """Read `n` strided samples (all if None) of one split file."""
+    import h5py
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"dataset file not found: {path}")
+    try:
+        with h5py.File(path, "r") as fh:
+            if "fields" not in fh or "tensor" not in fh:
+                raise UserError(f"{path}: not a dataset file (needs datasets 'fields' and 'tensor')")
+            fields, tensor = fh["fields"], fh["tensor"]
+            if fields.ndim != 4 or fields.shape[1] != 2 or tensor.ndim != 2 or tensor.shape[0] != fields.shape[0]:
+                raise UserError(f"{path}: unexpected shapes fields {fields.shape}, tensor {tensor.shape}")
+            system = _system_of(path, fh.attrs, tensor.shape[1])
+            pool = fields.shape[0]
+            if n is not None and n > pool:
+                raise UserError(f"{path}: asked for {n} samples but the file holds {pool}")
+            idx = strided_indices(pool, n)
+            if len(idx) == pool:
+                data, coef = fields[...], tensor[...]
+            elif pool % len(idx) == 0:
+                step = pool // len(idx)
+                data, coef = fields[::step], tensor[::step]
+            else:
+                data, coef = fields[idx], tensor[idx]
+    except UserError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise UserError(f"{path}: unreadable dataset file ({exc})") from None
+    data = np.asarray(data, dtype=np.float32)
+    return Split(path=path, system=system, f=data[:, 0], u=data[:, 1], coef=np.asarray(coef, dtype=np.float32))
+
+
+def channels_for(layout: str, systems: list[str]) -> list[str]:
+    """Input channel names of a layout for the given systems."""
+    if layout == "union":
+        return list(UNION_CHANNELS)
+    kinds = sorted(set(systems))
+    if len(kinds) != 1:
+        raise UserError(f"the compact layout holds one system, got {', '.join(kinds)}: use layout: union")
+    return list(COMPACT_CHANNELS[kinds[0]])
+
+
+def layout_coefficients(split: Split, layout: str) -> np.ndarray:
+    """(N, C-1) coefficient columns of the layout (compact: as stored; union: mapped)."""
+    c = split.coef
+    if layout == "compact":
+        return c
+    out = np.zeros((c.shape[0], len(UNION_CHANNELS) - 1), dtype=np.float32)  # D11 D22 D12 a1 a2 omega
+    if split.system == "poisson":
+        out[:, 0:3] = c
+    elif split.system == "advdiff":
+        out[:, 0:5] = c
+    else:  # helmholtz: -c lap u - omega u = f, i.e. D = c I
+        out[:, 0] = c[:, 0]
+        out[:, 1] = c[:, 0]
+        out[:, 5] = c[:, 1]
+    return out
+
+
+def f_measure(f: np.ndarray) -> np.ndarray:
+    """||f_i||_2 dx dy on the unit square, per sample: (N,)."""
+    n1, n2 = f.shape[-2:]
+    return np.linalg.norm(f.reshape(f.shape[0], -1).astype(np.float64), axis=1) / (n1 * n2)
+
+
+def compute_scales(fs: list[np.ndarray], coefs: list[np.ndarray]) -> dict:
+    """Training-set normalization scales: {"f": float, "coef": [float per coefficient column]}."""
+    meas = np.concatenate([f_measure(f) for f in fs])
+    f_scale = float(np.median(meas))
+    if not np.isfinite(f_scale) or f_scale <= 0:
+        raise UserError("training set has all-zero sources: cannot compute the normalization scale")
+    allc = np.abs(np.concatenate(coefs).astype(np.float64))
+    coef_scale = []
+    for col in allc.T:
+        nz = col[col > 0]
+        coef_scale.append(float(np.median(nz)) if nz.size else 1.0)
+    return {"f": f_scale, "coef": coef_scale}
+
+
+class FieldSet:
+    """Normalized samples on one device. Batches: x (B, C, n, n), y (B, 1, n, n)."""
+
+    def __init__(self, f: torch.Tensor, coef: torch.Tensor, u: torch.Tensor) -> None:
+        self.f, self.coef, self.u = f, coef, u
+
+    def __len__(self) -> int:
+        return self.f.shape[0]
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        return tuple(self.f.shape[-2:])  # type: ignore[return-value]
+
+    @property
+    def in_channels(self) -> int:
+        return 1 + self.coef.shape[1]
+
+    def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = idx.to(self.f.device)
+        f = self.f.index_select(0, idx)
+        c = self.coef.index_select(0, idx)
+        b, _, h, w = f.shape
+        x = torch.cat((f, c[:, :, None, None].expand(b, c.shape[1], h, w)), dim=1)
+        y = self.u.index_select(0, idx)
+        return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+
+
+def normalize(splits: list[Split], layout: str, scales: dict, device: torch.device) -> FieldSet:
+    """Apply the scales to the splits (concatenated) and place the tensors on `device`."""
+    f = np.concatenate([s.f for s in splits])
+    coef = np.concatenate([layout_coefficients(s, layout) for s in splits])
+    if coef.shape[1] != len(scales["coef"]):
+        raise UserError(f"data has {coef.shape[1]} coefficient channels, the normalization has {len(scales['coef'])}")
+    s = (f_measure(f) / scales["f"]).astype(np.float32)
+    s[s == 0] = 1.0
+    f_n = f / s[:, None, None]
+    coef_n = coef / s[:, None] / np.asarray(scales["coef"], dtype=np.float32)[None, :]
+    u = np.concatenate([sp.u for sp in splits])
+    bytes_needed = f_n.nbytes + u.nbytes
+    host = device.type == "cuda" and not _fits_on_gpu(device, bytes_needed)
+    where = torch.device("cpu") if host else device
+    t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(where)  # noqa: E731
+    fs = FieldSet(t(f_n)[:, None], t(coef_n), t(u)[:, None])
+    if host:
+        fs.f, fs.coef, fs.u = fs.f.pin_memory(), fs.coef.pin_memory(), fs.u.pin_memory()
+    return fs
+
+
+def _fits_on_gpu(device: torch.device, nbytes: int) -> bool:
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes < 0.5 * free  # leave room for the model, activations and the optimizer
+
+
+def mixture_counts(pools: list[int], weights: list[float], total: Optional[int]) -> list[int]:
+    """Samples to take from each dataset so the mixture follows the weights.
+
+    total None: the largest mixture the pools allow at those weights.
+    """
+    wsum = float(sum(weights))
+    if total is None:
+        total = int(min(p * wsum / w for p, w in zip(pools, weights)))
+    counts = [max(1, int(round(total * w / wsum))) for w in weights]
+    for p, c, w in zip(pools, counts, weights):
+        if c > p:
+            raise UserError(f"the mixture needs {c} samples from a pool of {p} (weight {w}): lower n_train")
+    return counts
+
+
+def load_splits(paths: list[Path], split: str, weights: list[float], total: Optional[int]) -> list[Split]:
+    """Read `split` (train/val/test) of each dataset folder, mixed by weights."""
+    files = [Path(p) / f"{split}.h5" for p in paths]
+    if len(files) == 1:
+        return [read_split(files[0], total)]
+    import h5py
+
+    pools = []
+    for fpath in files:
+        if not fpath.is_file():
+            raise UserError(f"dataset file not found: {fpath}")
+        with h5py.File(fpath, "r") as fh:
+            pools.append(int(fh["fields"].shape[0]) if "fields" in fh else 0)
+    counts = mixture_counts(pools, weights, total)
+    return [read_split(fpath, c) for fpath, c in zip(files, counts)]

@@ -1,0 +1,93 @@
+"""A run's metrics file (`metrics.json`, TinyDB JSON format) and its result file.
+
+No torch here: the dashboard and the store read these without importing the trainer.
+Tables: `epochs` rows {epoch, train_loss, val_error, lr, samples_per_s, time_s};
+`steps` rows {step, epoch, loss}, thinned. The file is rewritten atomically at most every
+`flush_s` seconds (and when the run ends), never per step.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Optional
+
+from sciml_tui.tinydb_atomic import AtomicJSONStorage
+
+METRICS_FILE = "metrics.json"
+RESULT_FILE = "result.json"
+
+
+def _table(rows: list[dict]) -> dict:
+    return {str(i + 1): row for i, row in enumerate(rows)}
+
+
+class MetricsLog:
+    """Buffers rows in memory and rewrites metrics.json atomically now and then."""
+
+    def __init__(self, run_dir: str | Path, flush_s: float = 5.0, max_steps: int = 2000) -> None:
+        self.storage = AtomicJSONStorage(Path(run_dir) / METRICS_FILE)
+        self.flush_s = flush_s
+        self.max_steps = max_steps
+        self.epochs: list[dict] = []
+        self.steps: list[dict] = []
+        self._last_flush = time.monotonic()
+        self._dirty = False
+
+    def resume(self, upto_epoch: int) -> None:
+        """Keep the rows of epochs <= upto_epoch from an earlier (killed) process."""
+        old = read_metrics(self.storage.path.parent)
+        self.epochs = [r for r in old["epochs"] if r.get("epoch", 0) <= upto_epoch]
+        self.steps = [r for r in old["steps"] if r.get("epoch", 0) <= upto_epoch]
+        self._dirty = True
+
+    def step_stride(self, total_steps: int) -> int:
+        return max(1, total_steps // self.max_steps)
+
+    def add_step(self, row: dict) -> None:
+        self.steps.append(row)
+        self._dirty = True
+
+    def add_epoch(self, row: dict) -> None:
+        self.epochs.append(row)
+        self._dirty = True
+        self.maybe_flush()
+
+    def maybe_flush(self) -> None:
+        if self._dirty and time.monotonic() - self._last_flush >= self.flush_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self.storage.write({"epochs": _table(self.epochs), "steps": _table(self.steps)})
+        self._last_flush = time.monotonic()
+        self._dirty = False
+
+
+def _rows(table) -> list[dict]:
+    if not isinstance(table, dict):
+        return []
+    items = sorted(table.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0)
+    return [row for _, row in items if isinstance(row, dict)]
+
+
+def read_metrics(run_dir: str | Path) -> dict:
+    """{"epochs": [...], "steps": [...]} in order; empty lists if the file is missing or torn."""
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"epochs": [], "steps": []}
+    if not isinstance(data, dict):
+        return {"epochs": [], "steps": []}
+    return {"epochs": _rows(data.get("epochs")), "steps": _rows(data.get("steps"))}
+
+
+def read_result(run_dir: str | Path) -> Optional[dict]:
+    """The run's result.json as a dict, or None while the run has not finished."""
+    path = Path(run_dir) / RESULT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,108 @@
+"""Run one training in a run directory: config.yaml in, result.json out (last).
+
+Used by the entry point (`python -m sciml_tui.learning.entry RUN_DIR`) and by `sciml train`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import ValidationError
+
+from sciml_tui.atomic import write_json, write_text
+from sciml_tui.errors import ConfigError, UserError
+from sciml_tui.learning.config import RunConfig
+from sciml_tui.learning.events import Fanout, LogFileEvents, TrainingEvents
+from sciml_tui.learning.metrics_log import RESULT_FILE
+
+CONFIG_FILE = "config.yaml"
+LOG_FILE = "train.log"
+
+
+def _key_path(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def parse_config(raw: Any, source: str) -> RunConfig:
+    """Validate a mapping as a RunConfig; errors name the file and the key."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of config keys at the top level")
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: {_key_path(err['loc'])}: {err['msg']}{more}") from None
+
+
+def read_config_file(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: unreadable ({exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    return raw if raw is not None else {}
+
+
+def load_config(path: str | Path) -> RunConfig:
+    return parse_config(read_config_file(path), str(path))
+
+
+def write_config(run_dir: str | Path, cfg: RunConfig) -> Path:
+    path = Path(run_dir) / CONFIG_FILE
+    write_text(path, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    return path
+
+
+def _is_main_rank() -> bool:
+    return os.environ.get("RANK", "0") == "0"
+
+
+def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[TrainingEvents] = None) -> dict:
+    """Train as RUN_DIR/config.yaml says; write result.json last and return it.
+
+    Never raises for a failed run (the result says `failed` and why), except
+    KeyboardInterrupt, which leaves no result so the run can be resumed.
+    """
+    from sciml_tui.learning.trainer import Trainer  # torch is imported only when training
+
+    run_dir = Path(run_dir)
+    main = _is_main_rank()
+    log = LogFileEvents(run_dir / LOG_FILE) if main else None
+    sink = Fanout(events, log) if main else TrainingEvents()
+    result_path = run_dir / RESULT_FILE
+    if main and result_path.exists():
+        result_path.unlink()  # a fresh or resumed attempt: the old outcome no longer holds
+    t0 = time.time()
+    try:
+        cfg = load_config(run_dir / CONFIG_FILE)
+        result = Trainer(cfg, run_dir, sink).run(resume=resume)
+    except UserError as exc:
+        result = {"status": "failed", "message": str(exc)}
+    except KeyboardInterrupt:
+        sink.message("interrupted: no result written (resume with --resume)")
+        raise
+    except Exception as exc:  # a bug or a system failure: keep the traceback in the log
+        sink.message(traceback.format_exc().rstrip())
+        result = {"status": "failed", "message": f"{type(exc).__name__}: {exc}"}
+    result.setdefault("elapsed_s", time.time() - t0)
+    for key in ("test_error", "best_val_error", "best_epoch", "epochs_run", "n_train", "params", "message"):
+        result.setdefault(key, None)
+    if main:
+        sink.end(result)
+        write_json(result_path, result)
+    return result
+
+
+EXIT_CODES = {"done": 0, "diverged": 3, "failed": 1}

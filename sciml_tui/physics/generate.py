@@ -1,0 +1,248 @@
+"""`generate_dataset`: validate options, compute blocks on worker threads, stream to HDF5.
+
+numpy's FFTs and matmuls release the GIL, so a small thread pool computes blocks in parallel
+while the calling thread writes finished blocks in order. Peak memory is a few blocks
+(~100 MB at 128^2), whatever the split size. All three splits are written to hidden temp
+files beside the targets and renamed only when every split is complete, so an interrupt
+(Ctrl-C, an exception in ``progress``) leaves no file under a final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from sciml_tui.errors import UserError
+from sciml_tui.physics.blocks import (
+    ADVDIFF_E_RANGE,
+    GENERATOR_VERSION,
+    SplitPlan,
+    generate_block,
+)
+from sciml_tui.physics.sources import vf_block_bounds
+from sciml_tui.physics.systems import PARAMETER, SYSTEMS, TENSOR_WIDTH
+
+SPLITS = ("train", "val", "test")
+ALIASES = {
+    "poisson": "poisson", "sys1": "poisson", "sys-1": "poisson", "diffusion": "poisson",
+    "advdiff": "advdiff", "sys2": "advdiff", "sys-2": "advdiff", "advection-diffusion": "advdiff",
+    "helmholtz": "helmholtz", "sys3": "helmholtz", "sys-3": "helmholtz",
+}
+MIN_N = 8
+
+
+def default_workers() -> int:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def normalize_system(system: str) -> str:
+    key = str(system).strip().lower()
+    if key not in ALIASES:
+        raise UserError(f"unknown system {system!r}: choose one of {', '.join(SYSTEMS)}")
+    return ALIASES[key]
+
+
+def validate_options(
+    system: str, lo: float, hi: float, n: int, sizes: dict[str, int], seed: int,
+    out_dir: Path, overwrite: bool,
+) -> str:
+    """Check every option before anything is written; returns the canonical system name."""
+    system = normalize_system(system)
+    param = PARAMETER[system]
+    for name, v in (("low end", lo), ("high end", hi)):
+        if not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise UserError(f"range {name} must be a finite number, got {v!r}")
+    if lo > hi:
+        raise UserError(f"range {lo:g}:{hi:g} is reversed: {param} low end must be <= high end")
+    if system == "poisson" and lo <= 0:
+        raise UserError(f"poisson e range must be positive (K must stay positive definite), got {lo:g}:{hi:g}")
+    if system == "advdiff" and lo < 0:
+        raise UserError(f"advdiff psi range must be >= 0, got {lo:g}:{hi:g}")
+    if isinstance(n, bool) or not isinstance(n, int) or n < MIN_N or n % 2:
+        raise UserError(f"grid size n must be an even integer >= {MIN_N}, got {n!r}")
+    unknown = set(sizes) - set(SPLITS)
+    if unknown:
+        raise UserError(f"unknown split(s) {sorted(unknown)}: sizes take train, val, test")
+    for split in SPLITS:
+        v = sizes.get(split)
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise UserError(f"{split} size must be a positive integer, got {v!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise UserError(f"seed must be a non-negative integer, got {seed!r}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UserError(f"output {out_dir} exists and is not a folder")
+    for split in SPLITS:
+        target = out_dir / f"{split}.h5"
+        if target.exists() and not overwrite:
+            raise UserError(f"{target} already exists (use --overwrite to replace it)")
+    probe = out_dir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"output folder {out_dir} cannot be created: {probe} is a file")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"output folder {out_dir} is not writable ({probe})")
+    return system
+
+
+def _split_attrs(plan: SplitPlan, sizes: dict[str, int], rejections: Counter) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        "system": plan.system,
+        "parameter": PARAMETER[plan.system],
+        "range_lo": float(plan.lo),
+        "range_hi": float(plan.hi),
+        "n": plan.n,
+        "seed": plan.seed,
+        "split": plan.split,
+        "sizes": {k: int(sizes[k]) for k in SPLITS},
+        "count": plan.count,
+        "generator_version": GENERATOR_VERSION,
+        "paired_sources": bool(plan.paired_sources),
+        "vf_blocks": [[vf, a, b] for vf, a, b in vf_block_bounds(plan.count)],
+    }
+    if plan.system == "advdiff":
+        attrs["e_range"] = list(ADVDIFF_E_RANGE)
+    if plan.system == "helmholtz":
+        attrs["omega_integer"] = bool(plan.omega_integer)
+        attrs["rejections"] = dict(sorted(rejections.items(), key=lambda kv: _sort_key(kv[0])))
+    return attrs
+
+
+def _sort_key(key: str) -> float:
+    try:
+        return float(key.strip("[)").split(",")[0])
+    except ValueError:
+        return math.inf
+
+
+def _run_split(plan: SplitPlan, writer: Any, workers: int, tick: Callable[[int], None]) -> Counter:
+    rejections: Counter = Counter()
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sciml-gen") as pool:
+        next_block = 0
+        try:
+            while next_block < plan.num_blocks or pending:
+                while next_block < plan.num_blocks and len(pending) < 2 * workers:
+                    pending.append(pool.submit(generate_block, plan, next_block))
+                    next_block += 1
+                res = pending.popleft().result()
+                arrays = {"fields": res.fields, "tensor": res.tensor}
+                if res.other is not None:
+                    arrays.update(other=res.other, psi_target=res.psi_target)
+                writer.write(res.start, arrays)
+                rejections.update(res.rejections)
+                tick(res.fields.shape[0])
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+    return rejections
+
+
+def generate_dataset(
+    system: str,
+    lo: float,
+    hi: float,
+    n: int,
+    sizes: dict[str, int],
+    seed: int,
+    out_dir: Path,
+    overwrite: bool = False,
+    paired_sources: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    omega_integer: bool | None = None,
+    workers: int | None = None,
+) -> dict:
+    """Generate ``out_dir/{train,val,test}.h5`` for one system and parameter range.
+
+    ``lo``/``hi``: the range of e (poisson), psi (advdiff) or omega (helmholtz; integer omega
+    when both ends are integers, unless ``omega_integer`` says otherwise). ``progress(done,
+    total)`` is called after every block (samples over all splits). Returns a JSON-able summary.
+    """
+    lo, hi = float(lo), float(hi)
+    system = validate_options(system, lo, hi, n, sizes, seed, out_dir, overwrite)
+    if omega_integer is None:
+        omega_integer = lo.is_integer() and hi.is_integer()
+    if system == "helmholtz" and omega_integer and math.ceil(lo) > math.floor(hi):
+        raise UserError(f"omega range {lo:g}:{hi:g} holds no integer (pass float omega instead)")
+    workers = workers or default_workers()
+    from sciml_tui.physics.h5io import SplitWriter  # h5py only when generating
+
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from None
+    total = sum(sizes[s] for s in SPLITS)
+    done = 0
+
+    def tick(k: int) -> None:
+        nonlocal done
+        done += k
+        if progress is not None:
+            progress(done, total)
+
+    temps: dict[str, Path] = {}
+    summary: dict[str, Any] = {
+        "system": system, "parameter": PARAMETER[system], "range": [lo, hi], "n": n,
+        "seed": seed, "paired_sources": paired_sources, "out_dir": str(out_dir),
+        "generator_version": GENERATOR_VERSION, "splits": {},
+    }
+    if system == "helmholtz":
+        summary["omega_integer"] = bool(omega_integer)
+    t0 = time.perf_counter()
+    try:
+        for split in SPLITS:
+            fd, tmp = tempfile.mkstemp(prefix=f".{split}.h5.", suffix=".tmp", dir=out_dir)
+            os.close(fd)
+            temps[split] = Path(tmp)
+            plan = SplitPlan(system, lo, hi, n, seed, split, sizes[split], paired_sources,
+                             bool(omega_integer))
+            writer = SplitWriter(temps[split], plan.count, n, TENSOR_WIDTH[system],
+                                 with_psi=system == "advdiff")
+            try:
+                rejections = _run_split(plan, writer, workers, tick)
+                attrs = _split_attrs(plan, sizes, rejections)
+                hashes = writer.finish(attrs)
+            finally:
+                writer.close()
+            entry: dict[str, Any] = {
+                "path": str(out_dir / f"{split}.h5"), "count": plan.count,
+                "content_sha256": _content(hashes),
+            }
+            if system == "helmholtz":
+                entry["rejections"] = attrs["rejections"]
+            summary["splits"][split] = entry
+        for split in SPLITS:
+            with open(temps[split], "rb+") as fh:
+                os.fsync(fh.fileno())
+        for split in SPLITS:
+            os.replace(temps[split], out_dir / f"{split}.h5")
+    except BaseException:
+        for tmp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        raise
+    elapsed = time.perf_counter() - t0
+    summary["elapsed_s"] = round(elapsed, 3)
+    summary["samples_per_s"] = round(total / elapsed, 1) if elapsed > 0 else None
+    return summary
+
+
+def _content(hashes: dict[str, str]) -> str:
+    from sciml_tui.physics.h5io import content_hash
+
+    return content_hash(hashes)

@@ -1,0 +1,168 @@
+"""HDF5 dataset files in the seed's layout, streamed in blocks, with a content hash.
+
+Layout (one file per split):
+- ``fields`` (N, 2, n, n) float32: channel 0 = f, channel 1 = u; axis -2 = y, axis -1 = x;
+- ``tensor`` (N, T) float32: the coefficients (poisson 3, advdiff 5, helmholtz 2);
+- ``other`` (N, 1) float32: realized psi (advdiff only);
+- ``psi_target`` (N, 1) float32: the drawn psi target (advdiff only; not in seed files);
+- attributes: ``system``, ``parameter``, ``range_lo``, ``range_hi``, ``n``, ``seed``, ``split``,
+  ``sizes`` (JSON), ``count``, ``generator_version``, ``paired_sources``, ``omega_integer``,
+  ``vf_blocks`` (JSON), ``rejections`` (JSON, helmholtz), ``sha256_<dataset>`` per array and
+  ``content_sha256`` over them.
+
+Files written by the seed itself (only ``fields`` / ``tensor`` [/ ``other``], no attributes)
+are read as well: the system is inferred from T.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from sciml_tui.errors import UserError
+from sciml_tui.physics.systems import TENSOR_WIDTH
+
+SYSTEM_OF_WIDTH = {w: s for s, w in TENSOR_WIDTH.items()}
+JSON_ATTRS = ("sizes", "vf_blocks", "rejections")
+
+
+def content_hash(array_hashes: dict[str, str]) -> str:
+    """sha256 over the per-dataset sha256 digests, in dataset-name order."""
+    text = "".join(f"{k}:{array_hashes[k]}\n" for k in sorted(array_hashes))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SplitWriter:
+    """Writes one split block by block into an open HDF5 file, hashing as it goes.
+
+    Blocks must arrive in order; the file's arrays are C-contiguous along N, so hashing the
+    blocks' bytes in order equals hashing each whole array.
+    """
+
+    def __init__(self, path: Path, count: int, n: int, width: int, with_psi: bool) -> None:
+        self.file = h5py.File(path, "w")
+        self.count = count
+        self.done = 0
+        shapes = {"fields": (count, 2, n, n), "tensor": (count, width)}
+        if with_psi:
+            shapes.update(other=(count, 1), psi_target=(count, 1))
+        self.dsets = {k: self.file.create_dataset(k, shape=s, dtype="<f4") for k, s in shapes.items()}
+        self.hashers = {k: hashlib.sha256() for k in shapes}
+
+    def write(self, start: int, arrays: dict[str, np.ndarray]) -> None:
+        if start != self.done:
+            raise RuntimeError(f"blocks out of order: expected {self.done}, got {start}")
+        size = arrays["fields"].shape[0]
+        for name, dset in self.dsets.items():
+            a = np.ascontiguousarray(arrays[name], dtype="<f4")
+            dset[start : start + size] = a
+            self.hashers[name].update(memoryview(a).cast("B"))
+        self.done += size
+
+    def finish(self, attrs: dict[str, Any]) -> dict[str, str]:
+        if self.done != self.count:
+            raise RuntimeError(f"split incomplete: {self.done} of {self.count}")
+        hashes = {k: h.hexdigest() for k, h in self.hashers.items()}
+        for k, v in attrs.items():
+            self.file.attrs[k] = json.dumps(v) if k in JSON_ATTRS else v
+        for k, v in hashes.items():
+            self.file.attrs[f"sha256_{k}"] = v
+        self.file.attrs["content_sha256"] = content_hash(hashes)
+        self.file.close()
+        return hashes
+
+    def close(self) -> None:
+        try:
+            self.file.close()
+        except Exception:  # closing after a failure: the temp file is discarded anyway
+            pass
+
+
+def _open(path: str | Path) -> h5py.File:
+    p = Path(path)
+    if not p.exists():
+        raise UserError(f"{p}: no such file")
+    if not p.is_file():
+        raise UserError(f"{p}: not a file")
+    try:
+        return h5py.File(p, "r")
+    except OSError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"{p}: not a readable HDF5 file (truncated or foreign?): {first}") from None
+
+
+def _describe(h: h5py.File, path: Path) -> dict[str, Any]:
+    """Validate the layout and return normalized attributes (system inferred for seed files)."""
+    for key in ("fields", "tensor"):
+        if key not in h or not isinstance(h[key], h5py.Dataset):
+            raise UserError(f"{path}: not a PDE dataset (no '{key}' array)")
+    fshape, tshape = h["fields"].shape, h["tensor"].shape
+    if len(fshape) != 4 or fshape[1] != 2 or fshape[2] != fshape[3]:
+        raise UserError(f"{path}: 'fields' has shape {fshape}, expected (N, 2, n, n)")
+    if len(tshape) != 2 or tshape[0] != fshape[0]:
+        raise UserError(f"{path}: 'tensor' has shape {tshape}, expected ({fshape[0]}, T)")
+    attrs: dict[str, Any] = {}
+    for k, v in h.attrs.items():
+        if isinstance(v, bytes):
+            v = v.decode()
+        if isinstance(v, np.generic):
+            v = v.item()
+        attrs[k] = json.loads(v) if k in JSON_ATTRS and isinstance(v, str) else v
+    width = tshape[1]
+    if "system" not in attrs:
+        if width not in SYSTEM_OF_WIDTH:
+            raise UserError(f"{path}: 'tensor' has {width} columns; expected 3, 5 or 2")
+        attrs["system"] = SYSTEM_OF_WIDTH[width]
+        attrs["origin"] = "seed"
+    else:
+        attrs["origin"] = "sciml-tui"
+        if TENSOR_WIDTH.get(attrs["system"]) != width:
+            raise UserError(f"{path}: system {attrs['system']!r} does not match {width} coefficient columns")
+    attrs["count"] = int(fshape[0])
+    attrs["n"] = int(fshape[2])
+    return attrs
+
+
+def read_dataset(
+    path: str | Path, rows: slice | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, dict[str, Any]]:
+    """Load (fields (N,2,n,n), tensor (N,T), other (N,1) or None, attrs) as float32 arrays.
+
+    ``rows`` selects samples (a slice or sorted index array) without loading the rest.
+    """
+    path = Path(path)
+    with _open(path) as h:
+        attrs = _describe(h, path)
+        sel = slice(None) if rows is None else rows
+        try:
+            fields = h["fields"][sel]
+            tensor = h["tensor"][sel]
+            other = h["other"][sel] if "other" in h else None
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read the arrays (truncated file?): {exc}") from None
+    return fields, tensor, other, attrs
+
+
+def verify_hash(path: str | Path, block: int = 256) -> bool:
+    """Recompute the content hash and compare with the stored one (False if none stored)."""
+    path = Path(path)
+    with _open(path) as h:
+        stored = h.attrs.get("content_sha256")
+        if stored is None:
+            return False
+        hashes = {}
+        for name in (k for k in h if isinstance(h[k], h5py.Dataset)):
+            d, hs = h[name], hashlib.sha256()
+            try:
+                for i in range(0, d.shape[0], block):
+                    hs.update(np.ascontiguousarray(d[i : i + block], dtype="<f4").tobytes())
+            except OSError as exc:
+                raise UserError(f"{path}: cannot read '{name}' (truncated file?): {exc}") from None
+            hashes[name] = hs.hexdigest()
+    stored = stored.decode() if isinstance(stored, bytes) else stored
+    return content_hash(hashes) == stored

@@ -1,1 +1,259 @@
-"""Placeholder: filled in by its own room."""
+"""`sciml run sweep`, `sciml resume`, `sciml cancel`, `sciml status`, `sciml logs`.
+
+Light on purpose: the bodies import the engine lazily and never import torch.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from sciml_tui.cli.app import app, run_app
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json
+from sciml_tui.errors import ConfigError
+
+DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in the background and return at once.")]
+MaxParOpt = Annotated[Optional[int], typer.Option("--max-parallel", min=1, help="At most K runs at a time.")]
+GpusOpt = Annotated[Optional[str], typer.Option("--gpus", help="GPU indices to use, e.g. 0,1 (default: all visible).")]
+PerGpuOpt = Annotated[int, typer.Option("--per-gpu", min=1, help="Runs per GPU at once.")]
+
+
+def _spec_errors(exc: ConfigError) -> None:
+    for line in str(exc).splitlines():
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(2)
+
+
+def _gpus(value: Optional[str]) -> Optional[list[str]]:
+    if value is None:
+        return None
+    gpus = [g.strip() for g in value.split(",") if g.strip()]
+    from sciml_tui.errors import UserError
+
+    if not all(g.isdigit() for g in gpus):
+        raise UserError(f"--gpus takes GPU indices like 0,1; got {value!r}")
+    return gpus
+
+
+class _Progress:
+    """Foreground progress: a Rich bar on a TTY, one plain line per event otherwise."""
+
+    def __init__(self, total: int, tty: bool) -> None:
+        self.total, self.done, self.tty = total, 0, tty
+        self.bar = None
+        if tty and total:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            self.task = self.bar.add_task("sweep", total=total)
+            self.bar.start()
+
+    def __call__(self, kind: str, p: dict[str, Any]) -> None:
+        if kind == "end":
+            self.done += 1
+        err = p.get("test_error")
+        extra = f" test_error={err:.4g}" if isinstance(err, float) else ""
+        if kind == "dataset":
+            line = f"dataset {p['id']}: {p['state']}"
+        elif kind == "end":
+            line = f"[{self.done}/{self.total}] {p['id']}: {p.get('state')}{extra}"
+        else:
+            line = f"{kind} {p['id']}" + (f" on {p['device']}" if p.get("device") else "") + (" (resume)" if p.get("resume") else "")
+        if self.bar is not None:
+            self.bar.console.print(line)
+            self.bar.update(self.task, completed=self.done, description=f"{kind} {p.get('id', '')}"[:40])
+        else:
+            typer.echo(line)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _print_results(ws: Any, sweeps: list[str]) -> None:
+    try:
+        from rich.console import Console
+
+        from sciml_tui.results import sweep_results
+        from sciml_tui.results.render import render_results
+    except ImportError:
+        return
+    for name in sweeps:
+        Console().print(render_results(sweep_results(ws.runs(sweep=name), name)))
+
+
+def _foreground(ws: Any, names: list[str], start: Any, todo: Optional[int] = None) -> None:
+    if todo is None:
+        todo = sum(1 for n in names for r in ws.runs(sweep=n) if r.get("state") not in ("done", "diverged"))
+    progress = _Progress(todo, is_tty())
+    t0 = time.time()
+    try:
+        out = start(progress)
+    except KeyboardInterrupt:
+        progress.close()
+        typer.echo(f"interrupted: running trainings go on; `sciml resume {names[0]}` adopts them", err=True)
+        raise typer.Exit(130)
+    finally:
+        progress.close()
+    counts = out["counts"]
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    typer.echo(f"sweep {', '.join(names)}: {summary} ({time.time() - t0:.1f} s)")
+    _print_results(ws, names)
+
+
+@run_app.command("sweep")
+def run_sweep(
+    spec: Annotated[Path, typer.Argument(help="Experiment spec file (experiments/*.yaml).")],
+    workspace: WorkspaceOpt = Path("."),
+    sweep: Annotated[Optional[list[str]], typer.Option("--sweep", help="Only this sweep of the spec (repeatable).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; run and record nothing.")] = False,
+    detach: DetachOpt = False,
+    rerun: Annotated[bool, typer.Option("--rerun", help="Run every point again, even finished ones.")] = False,
+    max_parallel: MaxParOpt = None,
+    gpus: GpusOpt = None,
+    per_gpu: PerGpuOpt = 1,
+    json_out: JsonOpt = False,
+) -> None:
+    """Generate missing datasets, pre-train, then run the sweep points of SPEC."""
+    from sciml_tui.launch import launch_sweep, plan_sweep
+    from sciml_tui.store import WorkspaceStore
+
+    ws = WorkspaceStore(workspace)
+    try:
+        plan = plan_sweep(spec, ws, sweep or None)
+    except ConfigError as exc:
+        _spec_errors(exc)
+    if dry_run:
+        if json_out:
+            print_json(plan.to_dict())
+        else:
+            typer.echo("\n".join(plan.summary_lines()))
+        return
+    gpu_list = _gpus(gpus)
+    names = list(plan.sweeps)
+    if detach:
+        out = launch_sweep(ws, spec, sweeps=names, detach=True, rerun=rerun, max_parallel=max_parallel,
+                           gpus=gpu_list, per_gpu=per_gpu)
+        if json_out:
+            print_json(out)
+        else:
+            typer.echo(f"scheduler pid {out['scheduler_pid']} runs {', '.join(names)}; log: {out['log']}")
+            typer.echo("follow it with `sciml status --watch`")
+        return
+    def start(ev: Any = None) -> dict[str, Any]:
+        return launch_sweep(ws, spec, sweeps=names, detach=False, rerun=rerun, max_parallel=max_parallel,
+                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev)
+
+    if json_out:
+        print_json(start())
+        return
+    todo = len(plan.runs) if rerun else sum(r.pending for r in plan.runs)
+    _foreground(ws, names, start, todo)
+
+
+@app.command("resume")
+def resume_cmd(
+    sweep: Annotated[str, typer.Argument(help="Sweep name.")],
+    workspace: WorkspaceOpt = Path("."),
+    detach: DetachOpt = False,
+    max_parallel: MaxParOpt = None,
+    gpus: GpusOpt = None,
+    per_gpu: PerGpuOpt = 1,
+) -> None:
+    """Run what is missing, failed or cancelled in SWEEP; adopt runs that still run."""
+    from sciml_tui.launch import resume
+    from sciml_tui.store import WorkspaceStore
+
+    ws = WorkspaceStore(workspace)
+    gpu_list = _gpus(gpus)
+    if detach:
+        out = resume(ws, sweep, detach=True, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu)
+        typer.echo(f"scheduler pid {out['scheduler_pid']} resumes {sweep}; log: {out['log']}")
+        return
+    _foreground(ws, [sweep], lambda ev: resume(ws, sweep, detach=False, max_parallel=max_parallel, gpus=gpu_list,
+                                               per_gpu=per_gpu, on_event=ev))
+
+
+@app.command("cancel")
+def cancel_cmd(
+    target: Annotated[str, typer.Argument(help="A run id or a sweep name.")],
+    workspace: WorkspaceOpt = Path("."),
+) -> None:
+    """Stop a run, or a sweep's scheduler and all its runs."""
+    from sciml_tui.launch import cancel
+    from sciml_tui.store import WorkspaceStore
+
+    ids = cancel(WorkspaceStore(workspace), target)
+    typer.echo(f"cancelled {len(ids)} run(s)")
+
+
+@app.command("status")
+def status_cmd(
+    workspace: WorkspaceOpt = Path("."),
+    sweep: Annotated[Optional[str], typer.Option("--sweep", help="Show every run of this sweep.")] = None,
+    json_out: JsonOpt = False,
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 s until Ctrl-C.")] = False,
+) -> None:
+    """Sweeps and runs: state, progress, device, elapsed time, last validation error."""
+    from sciml_tui.store.status import collect, render_text
+    from sciml_tui.store import WorkspaceStore
+
+    ws = WorkspaceStore(workspace)
+    if json_out:
+        print_json(collect(ws, sweep))
+        return
+    if not watch:
+        typer.echo(render_text(collect(ws, sweep)))
+        return
+    try:
+        while True:
+            text = render_text(collect(ws, sweep))
+            typer.echo("\x1b[2J\x1b[H" + text if is_tty() else text)
+            time.sleep(2.0)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command("logs")
+def logs_cmd(
+    run: Annotated[str, typer.Argument(help="Run id.")],
+    workspace: WorkspaceOpt = Path("."),
+    lines: Annotated[int, typer.Option("-n", "--lines", min=1, help="Lines from the end.")] = 40,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines.")] = False,
+) -> None:
+    """Print the end of a run's log (train.log, else its captured output)."""
+    from sciml_tui.errors import UserError
+    from sciml_tui.store import WorkspaceStore, log_tail
+
+    ws = WorkspaceStore(workspace)
+    rec = ws.run(run)
+    if rec is None:
+        raise UserError(f"no run {run!r} in {ws.path}")
+    run_dir = Path(rec["run_dir"])
+    path = run_dir / "train.log"
+    if not path.exists():
+        path = run_dir / "stdout.log"
+    text = log_tail(run_dir, lines)
+    if text:
+        typer.echo(text)
+    elif not follow:
+        typer.echo(f"(no log yet in {run_dir})", err=True)
+    if not follow:
+        return
+    pos = path.stat().st_size if path.exists() else 0
+    try:
+        while True:
+            if path.exists() and path.stat().st_size > pos:
+                with open(path, "r", encoding="utf-8", errors="replace") as fh:
+                    fh.seek(pos)
+                    chunk = fh.read()
+                    pos = fh.tell()
+                typer.echo(chunk, nl=False)
+            elif (run_dir / "result.json").exists() and not path.exists():
+                break
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,104 @@
+"""What `sciml status` shows, read from the store and run dirs only (no torch, no pydantic).
+
+`collect(ws, sweep)` returns `{"sweeps": [...], "runs": [...]}` (the `--json` shape); each run
+row has id, sweep, init, model, n_train, lr, seed, state, device, epoch, epochs, elapsed_s,
+val_error (last), test_error. Without `sweep`, runs lists only active and failed runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from sciml_tui.store.reconcile import reconcile
+from sciml_tui.store.workspace import WorkspaceStore
+
+ACTIVE = ("running", "queued")
+
+
+def _last_epoch(run_dir: Path) -> Optional[dict[str, Any]]:
+    try:
+        data = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+        rows = [r for r in data.get("epochs", {}).values() if isinstance(r, dict)]
+    except (OSError, ValueError, AttributeError):
+        return None
+    return max(rows, key=lambda r: r.get("epoch", 0)) if rows else None
+
+
+def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
+    state = r.get("state")
+    started, ended = r.get("started_at"), r.get("ended_at")
+    elapsed = None
+    if isinstance(started, (int, float)):
+        elapsed = (ended if isinstance(ended, (int, float)) and state not in ACTIVE else now) - started
+    epoch, val = r.get("epochs_run"), r.get("best_val_error")
+    if state == "running" and r.get("run_dir"):
+        last = _last_epoch(Path(r["run_dir"]))
+        if last:
+            epoch, val = last.get("epoch"), last.get("val_error")
+    return {"id": r.get("id"), "sweep": r.get("sweep"), "init": r.get("init"), "model": r.get("model"),
+            "n_train": r.get("n_train"), "lr": r.get("lr"), "seed": r.get("seed"), "state": state,
+            "device": r.get("device"), "epoch": epoch, "epochs": r.get("epochs"), "elapsed_s": elapsed,
+            "val_error": val, "test_error": r.get("test_error"), "message": r.get("message")}
+
+
+def collect(ws: WorkspaceStore, sweep: Optional[str] = None, do_reconcile: bool = True) -> dict[str, Any]:
+    if do_reconcile and ws.exists():
+        reconcile(ws)
+    data = ws.snapshot()
+    runs = {r.get("id"): r for r in data.get("runs", {}).values() if isinstance(r, dict)}
+    now = time.time()
+    sweeps = []
+    for s in data.get("sweeps", {}).values():
+        ids = s.get("run_ids") or []
+        counts: dict[str, int] = {}
+        for i in ids:
+            st = (runs.get(i) or {}).get("state", "missing")
+            counts[st] = counts.get(st, 0) + 1
+        sweeps.append({"name": s.get("name"), "state": s.get("state"), "total": len(ids),
+                       "done": counts.get("done", 0) + counts.get("diverged", 0), "counts": counts,
+                       "scheduler_pid": s.get("scheduler_pid"), "spec_path": s.get("spec_path")})
+    if sweep is not None:
+        rec = next((s for s in data.get("sweeps", {}).values() if s.get("name") == sweep), None)
+        ids = rec.get("run_ids") or [] if rec else [i for i, r in runs.items() if r.get("sweep") == sweep]
+        chosen = [runs[i] for i in ids if i in runs]
+    else:
+        chosen = [r for r in runs.values() if r.get("state") in ACTIVE + ("failed",)]
+    return {"sweeps": sweeps, "runs": [_row(r, now) for r in chosen]}
+
+
+def _fmt(v: Any, kind: str = "") -> str:
+    if v is None:
+        return "-"
+    if kind == "err":
+        return f"{v:.4g}" if isinstance(v, (int, float)) else str(v)
+    if kind == "time":
+        m, s = divmod(int(v), 60)
+        return f"{m}:{s:02d}" if m < 60 else f"{m // 60}h{m % 60:02d}"
+    if kind == "lr":
+        return f"{v:g}"
+    return str(v)
+
+
+def render_text(status: dict[str, Any], width: int = 12) -> str:
+    lines = []
+    if not status["sweeps"]:
+        return "no sweeps recorded in this workspace yet (sciml run sweep SPEC)"
+    lines.append(f"{'sweep':<24} {'state':<10} {'progress':<10} running queued failed")
+    for s in status["sweeps"]:
+        c = s["counts"]
+        lines.append(f"{s['name']:<24} {str(s['state']):<10} {s['done']:>4}/{s['total']:<5} "
+                     f"{c.get('running', 0):>7} {c.get('queued', 0):>6} {c.get('failed', 0):>6}")
+    if status["runs"]:
+        lines.append("")
+        lines.append(f"{'state':<9} {'init':<9} {'model':<8} {'N':>6} {'lr':>7} {'seed':>4} {'device':<7} "
+                     f"{'epoch':>9} {'elapsed':>7} {'val_err':>9} {'test_err':>9}  id")
+        for r in status["runs"]:
+            ep = f"{_fmt(r['epoch'])}/{_fmt(r['epochs'])}" if r["epoch"] is not None else "-"
+            lines.append(f"{_fmt(r['state']):<9} {_fmt(r['init']):<9} {_fmt(r['model']):<8} {_fmt(r['n_train']):>6} "
+                         f"{_fmt(r['lr'], 'lr'):>7} {_fmt(r['seed']):>4} {_fmt(r['device']):<7} {ep:>9} "
+                         f"{_fmt(r['elapsed_s'], 'time'):>7} {_fmt(r['val_error'], 'err'):>9} "
+                         f"{_fmt(r['test_error'], 'err'):>9}  {r['id']}")
+    return "\n".join(lines)

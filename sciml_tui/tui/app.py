@@ -1,19 +1,115 @@
-"""Placeholder dashboard until the dashboard room lands."""
+"""The dashboard App: one factory (`make_app`) for the entry point, the tests and the benchmark."""
 
 from __future__ import annotations
 
-from textual.app import App
-from textual.widgets import Footer, Header, Static
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from sciml_tui.tui.jobs import JobsMixin
+from sciml_tui.tui.messages import Polled
+from sciml_tui.tui.poller import Poller, Snapshot
 
 
-class SciMLApp(App):
-    BINDINGS = [("q", "quit", "Quit")]
+class SciMLApp(JobsMixin, App):
+    CSS_PATH = "sciml.tcss"
+    TITLE = "sciml-tui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("T", "toggle_theme", "Theme", show=False),
+    ]
 
-    def compose(self):
-        yield Header()
-        yield Static("sciml-tui")
-        yield Footer()
+    def __init__(self, workspace: Path, *, clock: Callable[[], float] = time.time, poll_interval: float = 1.0,
+                 resources: Optional[Callable[[], list[tuple[str, str]]]] = None, poll: bool = True) -> None:
+        super().__init__()
+        self.workspace = Path(workspace).resolve()
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.poller = Poller(self.workspace, clock=clock, resources=resources)
+        self.snapshot: Optional[Snapshot] = None
+        self._wake = threading.Event()
+        self._stopping = False
+        self._poll_enabled = poll
+        self.refresh_cycles: list[float] = []  # UI-thread seconds per applied snapshot (benchmark)
+
+    def on_mount(self) -> None:
+        from sciml_tui.tui.screens.overview import OverviewScreen
+
+        self.push_screen(OverviewScreen())
+        if self._poll_enabled:
+            self._poll_loop()
+
+    def on_unmount(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    def wake_poller(self) -> None:
+        self._wake.set()
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll_loop(self) -> None:
+        worker = get_current_worker()
+        while not (worker.is_cancelled or self._stopping):
+            try:
+                snap = self.poller.poll()
+            except Exception as exc:  # keep polling: a bad file must not end live updates
+                self.call_from_thread(self.notify, f"refresh failed: {exc!r}", severity="error")
+                snap = None
+            if snap is not None:
+                self.post_message(Polled(snap))
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+
+    def poll_once(self) -> None:
+        """Poll synchronously in the calling thread (tests, benchmark)."""
+        snap = self.poller.poll(force=True)
+        if snap is not None:
+            self.post_message(Polled(snap))
+
+    def on_polled(self, message: Polled) -> None:
+        t0 = time.perf_counter()
+        self.snapshot = message.snapshot
+        for screen in self.screen_stack:
+            apply = getattr(screen, "apply_snapshot", None)
+            if apply is not None:
+                apply(message.snapshot)
+        self.refresh_cycles.append(time.perf_counter() - t0)
+
+    def action_help(self) -> None:
+        from sciml_tui.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for b in screen.active_bindings.values():
+            binding = b.binding
+            if binding.description and binding.action not in ("quit", "help", "command_palette"):
+                yield SystemCommand(binding.description, f"key {binding.key_display or binding.key}",
+                                    lambda a=binding.action, s=screen: self.call_later(s.run_action, a))
+        yield SystemCommand("Help", "All keys (?)", self.action_help)
+        yield SystemCommand("Toggle light/dark", "Switch theme (T)", self.action_toggle_theme)
 
 
-def run_app() -> None:
-    SciMLApp().run()
+def make_app(workspace: Path | str, *, clock: Optional[Callable[[], float]] = None, poll_interval: float = 1.0,
+             resources: Optional[Callable[[], list[tuple[str, str]]]] = None, poll: bool = True) -> SciMLApp:
+    """Build the dashboard for `workspace`.
+
+    clock: seconds since the epoch (frozen in tests); poll_interval: seconds between store and
+    run-dir polls; resources: a sampler of (label, value) pairs for the top bar (NVML or psutil
+    by default); poll: start the polling worker (tests may drive `poll_once` instead).
+    """
+    return SciMLApp(Path(workspace), clock=clock or time.time, poll_interval=poll_interval,
+                    resources=resources, poll=poll)

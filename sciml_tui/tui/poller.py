@@ -1,0 +1,240 @@
+"""Polls the workspace store and run dirs (in a worker thread) into immutable snapshots.
+
+The poller never touches widgets. Each snapshot is complete (not a diff), so the UI may drop
+stale ones (`Message.can_replace`) and diff the newest against what it shows. Files are re-read
+only when their (mtime, size) changed, so a refresh with 500 runs costs a few hundred stats.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from sciml_tui.errors import UserError
+from sciml_tui.tui import engine
+from sciml_tui.tui.format import STATE_LABEL, STATE_ORDER, fmt_elapsed, fmt_err, fmt_lr, fmt_n, to_epoch
+
+COLUMNS = ("state", "init", "model", "N", "lr", "seed", "device", "epoch", "val err", "elapsed", "id")
+
+
+@dataclass(frozen=True)
+class RunRow:
+    """The runs-table cells of one run (strings) plus sort keys."""
+
+    cells: tuple[str, ...]
+    keys: tuple
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    name: str
+    total: int
+    counts: tuple[tuple[str, int], ...]  # (state, count), states in a fixed order
+
+    def count(self, state: str) -> int:
+        return dict(self.counts).get(state, 0)
+
+
+@dataclass
+class Snapshot:
+    seq: int
+    records: dict[str, dict]
+    rows: dict[str, RunRow]
+    sweeps: list[SweepRow]
+    datasets: list[dict]
+    metrics: dict[str, dict]  # run id -> {"epochs": [...], "steps": [...]} for watched runs
+    results: Optional[dict] = None
+    results_key: Optional[tuple] = None
+    resources: list[tuple[str, str]] = field(default_factory=list)
+    error: Optional[str] = None
+    specs: list[str] = field(default_factory=list)
+
+
+def _stat(path: Path) -> Optional[tuple[float, int]]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime, st.st_size)
+
+
+class Poller:
+    """Holds the caches; `poll()` returns a new Snapshot or None when nothing changed."""
+
+    def __init__(self, root: Path, clock: Callable[[], float] = time.time,
+                 resources: Optional[Callable[[], list[tuple[str, str]]]] = None) -> None:
+        self.root = Path(root)
+        self.clock = clock
+        self.resources_fn = resources or engine.resources_sample
+        self._lock = threading.Lock()
+        self._watched: set[str] = set()
+        self._results_want: Optional[tuple[str, float]] = None
+        self._store_stat: object = ()
+        self._store: dict[str, list[dict]] = {"sweeps": [], "runs": [], "datasets": []}
+        self._store_error: Optional[str] = None
+        self._live: dict[str, tuple] = {}  # run id -> (stat, epoch, val) from metrics.json
+        self._full: dict[str, tuple] = {}  # run id -> (stat, metrics) for watched runs
+        self._results_cache: tuple = (None, None)
+        self._seq = 0
+        self._last: Optional[Snapshot] = None
+
+    # called from the UI thread
+    def watch_runs(self, ids: set[str]) -> None:
+        with self._lock:
+            self._watched = set(ids)
+
+    def want_results(self, sweep: Optional[str], target: float = 1e-2) -> None:
+        with self._lock:
+            self._results_want = (sweep, target) if sweep else None
+
+    # called from the worker thread
+    def poll(self, force: bool = False) -> Optional[Snapshot]:
+        with self._lock:
+            watched, want = set(self._watched), self._results_want
+        store_changed = self._reload_store()
+        records = {str(r.get("id")): r for r in self._store["runs"] if r.get("id") is not None}
+        now = self.clock()
+        rows = {rid: self._row(rec, now) for rid, rec in records.items()}
+        metrics = self._watched_metrics(watched, records)
+        sweeps = self._sweep_rows(records, self._sweeps_from_store())
+        results, rkey = self._results(want, records, store_changed)
+        specs = [p.name for p in engine.list_specs(self.root)]
+        snap = Snapshot(self._seq + 1, records, rows, sweeps, self._store["datasets"], metrics,
+                        results, rkey, self.resources_fn(), self._store_error, specs)
+        last = self._last
+        if (not force and last is not None and last.rows == snap.rows and last.sweeps == snap.sweeps
+                and last.error == snap.error and last.resources == snap.resources
+                and last.results_key == snap.results_key and last.results is snap.results
+                and last.specs == snap.specs
+                and all(last.metrics.get(k) is v for k, v in metrics.items())
+                and set(last.metrics) == set(metrics)):
+            return None
+        self._seq += 1
+        self._last = snap
+        return snap
+
+    def _reload_store(self) -> bool:
+        path = engine.store_path(self.root)
+        st = _stat(path)
+        if st == self._store_stat:
+            return False
+        self._store_stat = st
+        if st is None and not self.root.is_dir():
+            self._store_error = f"workspace {self.root} does not exist"
+            self._store = {"sweeps": [], "runs": [], "datasets": []}
+            return True
+        try:
+            self._store = engine.load_store(self.root)
+            self._store_error = None
+        except UserError as exc:
+            self._store_error = str(exc)  # keep showing the last good state
+        except OSError as exc:
+            self._store_error = f"cannot read the store: {exc}"
+        return True
+
+    def _row(self, rec: dict, now: float) -> RunRow:
+        rid = str(rec.get("id"))
+        state = str(rec.get("state") or "?")
+        epoch, val = self._live_progress(rid, rec, state)
+        if val is None:
+            val = rec.get("best_val_error")
+        start, end = to_epoch(rec.get("started_at")), to_epoch(rec.get("ended_at"))
+        elapsed = None
+        if start is not None:
+            elapsed = (end if end is not None else (now if state == "running" else start)) - start
+        init = str(rec.get("init") or rec.get("role") or "")
+        cells = (STATE_LABEL.get(state, state), init, str(rec.get("model") or ""),
+                 fmt_n(rec.get("n_train")), fmt_lr(rec.get("lr")), str(rec.get("seed", "")),
+                 str(rec.get("device") or ""), "" if epoch is None else str(epoch), fmt_err(val),
+                 fmt_elapsed(elapsed), rid)
+        num = lambda v: float(v) if isinstance(v, (int, float)) else float("inf")  # noqa: E731
+        keys = (STATE_ORDER.get(state, 9), init, str(rec.get("model") or ""), num(rec.get("n_train")), num(rec.get("lr")),
+                num(rec.get("seed")), str(rec.get("device") or ""), num(epoch), num(val),
+                elapsed if elapsed is not None else -1.0, rid)
+        return RunRow(cells, keys)
+
+    def _live_progress(self, rid: str, rec: dict, state: str) -> tuple:
+        """(epoch, last val error) from metrics.json, re-read only when the file changed.
+
+        Finished runs were read once (cached); queued runs have no metrics yet.
+        """
+        if state == "queued":
+            return None, None
+        cached = self._live.get(rid)
+        if cached is not None and state not in ("running",):
+            return cached[1], cached[2]
+        path = engine.run_dir(self.root, rec) / "metrics.json"
+        st = _stat(path)
+        if cached is not None and cached[0] == st:
+            return cached[1], cached[2]
+        epoch = val = None
+        if st is not None:
+            try:
+                ep = engine.read_metrics(path.parent)["epochs"]
+            except (UserError, OSError):
+                ep = []
+            if ep:
+                epoch, val = ep[-1].get("epoch"), ep[-1].get("val_error")
+        self._live[rid] = (st, epoch, val)
+        return epoch, val
+
+    def _watched_metrics(self, watched: set[str], records: dict[str, dict]) -> dict[str, dict]:
+        out = {}
+        for rid in sorted(watched):
+            rec = records.get(rid)
+            if rec is None:
+                continue
+            rdir = engine.run_dir(self.root, rec)
+            st = (_stat(rdir / "metrics.json"), _stat(rdir / "train.log"), _stat(rdir / "result.json"),
+                  rec.get("state"))
+            cached = self._full.get(rid)
+            if cached is not None and cached[0] == st:
+                out[rid] = cached[1]
+                continue
+            try:
+                m = engine.read_metrics(rdir)
+                err = None
+            except (UserError, OSError) as exc:
+                m, err = {"epochs": [], "steps": []}, str(exc)
+            m["log"] = engine.log_tail(rdir)
+            m["result"] = engine.read_json(rdir / "result.json")
+            m["config"] = engine.read_text(rdir / "config.yaml")
+            m["error"] = err if err else (None if rdir.is_dir() else f"run dir {rdir} is missing")
+            self._full[rid] = (st, m)
+            out[rid] = m
+        return out
+
+    @staticmethod
+    def _sweep_rows(records: dict[str, dict], names: list[str]) -> list[SweepRow]:
+        by: dict[str, dict[str, int]] = {n: {} for n in names}
+        for rec in records.values():
+            c = by.setdefault(str(rec.get("sweep") or "(none)"), {})
+            s = str(rec.get("state") or "?")
+            c[s] = c.get(s, 0) + 1
+        order = ("done", "running", "queued", "failed", "diverged", "cancelled")
+        return [SweepRow(name, sum(c.values()), tuple((s, c.get(s, 0)) for s in order))
+                for name, c in sorted(by.items())]
+
+    def _sweeps_from_store(self) -> list[str]:
+        return [str(s.get("name")) for s in self._store["sweeps"]]
+
+    def _results(self, want, records, store_changed):
+        if want is None:
+            return None, None
+        sweep, target = want
+        key = (sweep, target)
+        cached_key, cached = self._results_cache
+        if cached_key == key and not store_changed:
+            return cached, key
+        try:
+            res = engine.sweep_results([r for r in records.values() if r.get("sweep") == sweep], sweep, target)
+        except UserError as exc:
+            res = {"sweep": sweep, "curves": [], "error": str(exc)}
+        except Exception as exc:  # a results bug must not take the dashboard down
+            res = {"sweep": sweep, "curves": [], "error": f"results failed: {exc!r}"}
+        self._results_cache = (key, res)
+        return res, key

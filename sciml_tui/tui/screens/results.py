@@ -1,0 +1,167 @@
+"""Results of a sweep: error-vs-N table, log-log plot (mean with spread), data efficiency."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from sciml_tui.tui.format import fmt_err, fmt_n
+from sciml_tui.tui.poller import Snapshot
+from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
+from sciml_tui.tui.widgets.status_bar import StatusBar
+
+TARGETS = (1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3)
+INIT_LABEL = {"scratch": "scratch", "finetune": "fine-tuned", "zeroshot": "zero-shot", "pretrain": "pre-train"}
+
+
+def curve_label(c: dict, multi_model: bool) -> str:
+    base = c.get("label") or INIT_LABEL.get(str(c.get("init")), str(c.get("init")))
+    if c.get("init") == "finetune" and c.get("label") in (None, "fine-tuned") and c.get("source"):
+        base += f"<{c['source']}"
+    return f"{base} {c.get('model')}" if multi_model else base
+
+
+def fmt_point(p: dict) -> str:
+    e, sd = p.get("error"), p.get("error_std")
+    if e is None:
+        return "(running)" if p.get("pending") else "-"
+    s = fmt_err(e)
+    if sd:
+        s += f"±{fmt_err(sd)}"
+    return s + ("*" if p.get("pending") else "")
+
+
+class ResultsScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("t", "target(1)", "Target"),
+        Binding("T", "target(-1)", "Target -", show=False),
+        Binding("left_square_bracket", "sweep(-1)", "Prev sweep", key_display="["),
+        Binding("right_square_bracket", "sweep(1)", "Next sweep", key_display="]"),
+        Binding("e", "export", "Export"),
+    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    def __init__(self, sweep: str, target: float = 1e-2) -> None:
+        super().__init__()
+        self.sweep = sweep
+        self.target = target
+        self._shown: Optional[tuple] = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Vertical(id="results-body"):
+            with Vertical(id="results-left"):
+                yield DataTable(id="results-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="efficiency")
+            yield BraillePlot(PlotSpec(log_x=True, x_label="N (log)", empty="no finished points yet"), id="results-plot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._request()
+        if self.app.snapshot is not None:
+            self.apply_snapshot(self.app.snapshot)
+
+    def on_unmount(self) -> None:
+        self.app.poller.want_results(None)
+
+    def _request(self) -> None:
+        self.query_one("#results-body").border_title = f"Results: {self.sweep}   target {self.target:g}"
+        self.app.poller.want_results(self.sweep, self.target)
+        self.app.wake_poller()
+
+    def action_target(self, step: int) -> None:
+        i = min(range(len(TARGETS)), key=lambda k: abs(TARGETS[k] - self.target))
+        self.target = TARGETS[(i + step) % len(TARGETS)]
+        self._request()
+
+    def action_sweep(self, step: int) -> None:
+        names = [s.name for s in self.app.snapshot.sweeps] if self.app.snapshot else []
+        if not names:
+            return
+        i = names.index(self.sweep) if self.sweep in names else 0
+        self.sweep = names[(i + step) % len(names)]
+        self._request()
+
+    def action_export(self) -> None:
+        from sciml_tui.tui.screens.dialogs import ExportScreen
+
+        self.app.push_screen(ExportScreen(self.sweep, self.target))
+
+    def apply_snapshot(self, snap: Snapshot) -> None:
+        self.query_one(StatusBar).show(self.app.workspace, snap.resources)
+        if snap.results_key != (self.sweep, self.target) or snap.results is None:
+            return
+        key = (id(snap.results), self.sweep, self.target)
+        if key == self._shown:
+            return
+        self._shown = key
+        res = snap.results
+        curves = [c for c in res.get("curves") or [] if c.get("init") != "zeroshot"]
+        zeros = [c for c in res.get("curves") or [] if c.get("init") == "zeroshot"]
+        multi = len({c.get("model") for c in curves}) > 1
+        self._table(curves, zeros, multi)
+        self._summary(res, curves, zeros, multi)
+        self._plot(curves, zeros, multi)
+
+    def _table(self, curves: list[dict], zeros: list[dict], multi: bool) -> None:
+        t = self.query_one("#results-table", DataTable)
+        t.clear(columns=True)
+        t.add_column("N", key="N")
+        for i, c in enumerate(curves):
+            t.add_column(curve_label(c, multi), key=f"c{i}")
+        ns = sorted({p.get("n") for c in curves for p in c.get("points") or [] if p.get("n") is not None})
+        for n in ns:
+            cells = [fmt_n(n)]
+            for c in curves:
+                p = next((p for p in c.get("points") or [] if p.get("n") == n), None)
+                cells.append(fmt_point(p) if p else ("(running)" if n in (c.get("pending_n") or []) else ""))
+            t.add_row(*cells, key=str(n))
+        for z in zeros:
+            p = (z.get("points") or [{}])[0]
+            t.add_row(curve_label(z, multi), fmt_point(p), *[""] * (len(curves) - 1), key=f"z-{z.get('model')}")
+
+    def _summary(self, res: dict, curves: list[dict], zeros: list[dict], multi: bool) -> None:
+        out = Text()
+        if res.get("error"):
+            out.append(f"⚠ {res['error']}\n", style="bold red")
+        effs = res.get("efficiency_by_model") or ([res["efficiency"]] if res.get("efficiency") else [])
+        for eff in effs:
+            tag = [str(eff[k]) for k in ("model", "source") if eff.get(k) and (k == "source" or multi)]
+            model = f"[{' '.join(tag)}] " if tag else ""
+            if eff.get("factor"):
+                ge = "≥" if eff.get("factor_is_lower_bound") else ("≤" if eff.get("factor_is_upper_bound") else "")
+                out.append(f"{model}{self.target:g} reached with N={eff.get('n_finetune') or 0:.0f} (fine-tuned) "
+                           f"vs N={eff.get('n_scratch') or 0:.0f} (scratch): ")
+                out.append(f"{ge}{eff['factor']:.0f}x fewer examples\n", style="bold")
+            else:
+                out.append(f"{model}{self.target:g}: factor n/a ({eff.get('reason') or 'not reached'})\n", style="dim")
+        slopes = [f"{curve_label(c, multi)} {c['fit']['b']:+.2f}" for c in curves if isinstance(c.get("fit"), dict)
+                  and c["fit"].get("b") is not None]
+        if slopes:
+            out.append("slope " + "  ".join(slopes) + "   ('*' = seeds still running)", style="dim")
+        self.query_one("#efficiency", Static).update(out)
+
+    def _plot(self, curves: list[dict], zeros: list[dict], multi: bool) -> None:
+        series, ns = [], set()
+        for i, c in enumerate(curves):
+            pts = [p for p in c.get("points") or [] if p.get("n") and p.get("error") is not None]
+            xs = [p["n"] for p in pts]
+            ns.update(xs)
+            ys = [p["error"] for p in pts]
+            sd = [p.get("error_std") or 0.0 for p in pts]
+            series.append(Series(curve_label(c, multi), xs, ys, PALETTE[i % len(PALETTE)], markers=True,
+                                 lo=[max(y - s, y * 1e-3) for y, s in zip(ys, sd)], hi=[y + s for y, s in zip(ys, sd)]))
+        for j, z in enumerate(zeros):
+            p = (z.get("points") or [{}])[0]
+            if p.get("error") is not None:
+                series.append(Series(curve_label(z, multi), [0], [p["error"]], PALETTE[(len(curves) + j) % len(PALETTE)], hline=True))
+        series.append(Series(f"target {self.target:g}", [0], [self.target], "grey50", hline=True))
+        self.query_one("#results-plot", BraillePlot).show(
+            PlotSpec(series, log_x=True, x_label="N (log)", x_ticks=sorted(ns), empty="no finished points yet"))

@@ -1,0 +1,192 @@
+"""A small line/scatter plot on a log y axis (and optionally log x) drawn with braille dots.
+
+Each terminal cell holds a 2 x 4 grid of dots, so a W x H plot area has 2W x 4H dots. Only
+plain Unicode braille characters and colours are used: it renders the same in tmux over SSH.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from rich.text import Text
+from textual.widget import Widget
+
+_BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col] within a cell
+PALETTE = ("#e8793a", "#3b8fd9", "#43a047", "#c94fc9", "#d4b000", "#17a2a2", "#e0475b", "#8d6e63")
+
+
+@dataclass
+class Series:
+    """One curve. `xs`, `ys` in data units; `lo`/`hi` optional spread bars at each x.
+
+    `hline=True` draws ys[0] as a dashed horizontal reference across the whole x range.
+    """
+
+    label: str
+    xs: Sequence[float]
+    ys: Sequence[float]
+    color: str = PALETTE[0]
+    lo: Optional[Sequence[float]] = None
+    hi: Optional[Sequence[float]] = None
+    markers: bool = False
+    hline: bool = False
+    lines: bool = True
+
+
+def _ok(v) -> bool:
+    return v is not None and isinstance(v, (int, float)) and math.isfinite(v) and v > 0
+
+
+def _fmt_tick(v: float, decade: bool) -> str:
+    """A y/x label of at most 5 characters."""
+    e = math.floor(math.log10(v) + 1e-9)
+    if decade and abs(v - 10.0**e) < 1e-9 * v:
+        return {-2: "0.01", -1: "0.1", 0: "1", 1: "10", 2: "100", 3: "1k", 4: "10k"}.get(e, f"1e{e}")
+    if 1e-3 <= v < 1e5:
+        t = f"{v:.3g}"
+        return t if len(t) <= 5 else f"{v:.0e}"
+    return f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+@dataclass
+class PlotSpec:
+    series: list[Series] = field(default_factory=list)
+    log_x: bool = False
+    x_label: str = ""
+    x_ticks: Sequence[float] = ()  # extra labelled x values (e.g. the N ladder)
+    empty: str = "no data yet"
+
+
+def render_plot(spec: PlotSpec, width: int, height: int) -> list[Text]:
+    """Lines of a plot `width` x `height` cells: legend, plot rows with y labels, x axis."""
+    width, height = max(width, 10), max(height, 4)
+    pts = [(x, y) for s in spec.series for x, y in zip(s.xs, s.ys) if _ok(y) and (s.hline or _ok(x) or not spec.log_x)]
+    pts += [(x, v) for s in spec.series for x, v in zip(s.xs, list(s.lo or []) + list(s.hi or [])) if _ok(v)]
+    legend = Text(" ")
+    for s in spec.series:
+        legend.append("━━ " if not s.markers else "●─ ", style=s.color)
+        legend.append(s.label + "  ")
+    if spec.x_label and legend.cell_len + len(spec.x_label) + 2 <= width:
+        legend.append(" " * (width - legend.cell_len - len(spec.x_label) - 1) + spec.x_label, style="dim")
+    legend.truncate(width)
+    if not pts:
+        lines = [legend] + [Text("") for _ in range(height - 2)] + [Text(f" {spec.empty}", style="dim")]
+        return lines[:height]
+    ys = [y for _, y in pts]
+    y0, y1 = math.log10(min(ys)), math.log10(max(ys))
+    pad = max(0.05 * (y1 - y0), 0.05)
+    y0, y1 = y0 - pad, y1 + pad
+    xs = [x for s in spec.series if not s.hline for x in s.xs if x is not None and (_ok(x) or not spec.log_x)]
+    if not xs:
+        xs = [1.0, 10.0] if spec.log_x else [0.0, 1.0]
+    if spec.log_x:
+        x0, x1 = math.log10(min(xs)), math.log10(max(xs))
+    else:
+        x0, x1 = min(0.0, min(xs)), max(xs)
+    if x1 <= x0:
+        x1 = x0 + 1
+    label_w = 5
+    pw, ph = width - label_w - 1, height - 2  # plot cells: minus legend and x axis rows
+    if pw < 4 or ph < 2:
+        return [legend][:height]
+    dots_w, dots_h = pw * 2, ph * 4
+    grid = [[0] * pw for _ in range(ph)]
+    color = [[None] * pw for _ in range(ph)]
+
+    def to_px(x: float) -> float:
+        xv = math.log10(x) if spec.log_x else x
+        return (xv - x0) / (x1 - x0) * (dots_w - 1)
+
+    def to_py(y: float) -> float:
+        return (y1 - math.log10(y)) / (y1 - y0) * (dots_h - 1)
+
+    def dot(px: float, py: float, c: str) -> None:
+        ix, iy = int(round(px)), int(round(py))
+        if 0 <= ix < dots_w and 0 <= iy < dots_h:
+            grid[iy // 4][ix // 2] |= _BITS[iy % 4][ix % 2]
+            color[iy // 4][ix // 2] = c
+
+    def segment(a: tuple[float, float], b: tuple[float, float], c: str, dash: int = 0) -> None:
+        n = int(max(abs(b[0] - a[0]), abs(b[1] - a[1]))) + 1
+        for i in range(n + 1):
+            if dash and (i // dash) % 2:
+                continue
+            t = i / n
+            dot(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, c)
+
+    for s in spec.series:
+        if s.hline:
+            if s.ys and _ok(s.ys[0]):
+                py = to_py(s.ys[0])
+                segment((0, py), (dots_w - 1, py), s.color, dash=3)
+            continue
+        p = [(to_px(x), to_py(y)) for x, y in zip(s.xs, s.ys) if _ok(y) and (_ok(x) or (not spec.log_x and x is not None))]
+        if s.lines:
+            for a, b in zip(p, p[1:]):
+                segment(a, b, s.color)
+        if s.markers:
+            for px, py in p:
+                for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1), (-1, 0), (0, -1)):
+                    dot(px + dx, py + dy, s.color)
+        if s.lo is not None and s.hi is not None:
+            for x, lo, hi in zip(s.xs, s.lo, s.hi):
+                if _ok(lo) and _ok(hi) and (_ok(x) or not spec.log_x):
+                    segment((to_px(x), to_py(hi)), (to_px(x), to_py(lo)), s.color)
+
+    ticks = {}
+    mults = (1,) if y1 - y0 > 2.5 else (1, 2, 5) if y1 - y0 > 0.8 else (1, 1.5, 2, 3, 5, 7)
+    for e in range(math.floor(y0), math.ceil(y1) + 1):
+        for m in mults:
+            v = m * 10.0**e
+            if y0 <= math.log10(v) <= y1:
+                row = int(round((y1 - math.log10(v)) / (y1 - y0) * (dots_h - 1))) // 4
+                ticks.setdefault(row, _fmt_tick(v, m == 1))
+    lines = [legend]
+    for r in range(ph):
+        line = Text(f"{ticks.get(r, ''):>{label_w}}", style="dim")
+        line.append("┤" if r in ticks else "│", style="dim")
+        for c in range(pw):
+            bits = grid[r][c]
+            line.append(chr(0x2800 + bits) if bits else " ", style=color[r][c] or "")
+        lines.append(line)
+    axis = Text(" " * label_w + "└", style="dim")
+    labels = [(0, _fmt_tick(10**x0, False) if spec.log_x else f"{x0:g}")]
+    if spec.log_x and not spec.x_ticks:
+        for e in range(math.ceil(x0), math.floor(x1) + 1):
+            labels.append((int(round((e - x0) / (x1 - x0) * (pw - 1))), _fmt_tick(10.0**e, True)))
+    if spec.log_x:
+        for v in spec.x_ticks:
+            if _ok(v) and x0 <= math.log10(v) <= x1:
+                labels.append((int(round((math.log10(v) - x0) / (x1 - x0) * (pw - 1))), _fmt_tick(v, False)))
+    else:
+        for k in range(1, 4):
+            v = x0 + (x1 - x0) * k / 3
+            labels.append((int(round(k / 3 * (pw - 1))), f"{v:.0f}"))
+    row = [" "] * pw
+    for pos, lab in labels:
+        start = min(max(0, pos - len(lab) // 2), pw - len(lab))
+        if all(ch == " " for ch in row[max(0, start - 1):start + len(lab) + 1]):
+            row[start:start + len(lab)] = list(lab)
+    axis.append("".join(row), style="dim")
+    lines.append(axis)
+    return lines
+
+
+class BraillePlot(Widget):
+    """Renders a PlotSpec; call `show(spec)` to redraw (only this widget repaints)."""
+
+    DEFAULT_CSS = "BraillePlot { height: 1fr; min-height: 6; }"
+
+    def __init__(self, spec: Optional[PlotSpec] = None, **kw) -> None:
+        super().__init__(**kw)
+        self.spec = spec or PlotSpec()
+
+    def show(self, spec: PlotSpec) -> None:
+        self.spec = spec
+        self.refresh()
+
+    def render(self) -> Text:
+        lines = render_plot(self.spec, self.size.width, self.size.height)
+        return Text("\n").join(lines)

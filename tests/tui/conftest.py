@@ -1,0 +1,23 @@
+"""Fixtures of the dashboard tests: a fresh copy of the committed workspace per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from tui_helpers import FIXTURE, build_app
+
+from sciml_tui.tui.app import SciMLApp
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    dest = tmp_path / "ws"
+    shutil.copytree(FIXTURE, dest)
+    return dest
+
+
+@pytest.fixture
+def app(workspace: Path) -> SciMLApp:
+    return build_app(workspace)

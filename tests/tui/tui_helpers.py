@@ -1,0 +1,28 @@
+"""Shared helpers of the dashboard tests (a uniquely named module: tests/ has no packages)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sciml_tui.tui.app import SciMLApp, make_app
+from sciml_tui.tui.format import to_epoch
+
+FIXTURE = Path(__file__).parent / "fixtures" / "workspace"
+NOW = to_epoch("2026-01-01T12:00:00+00:00")
+RESOURCES = [("cpu", " 12%"), ("mem", "3.1/16G")]
+
+
+
+def build_app(ws: Path, poll_interval: float = 0.05) -> SciMLApp:
+    return make_app(ws, clock=lambda: NOW, resources=lambda: list(RESOURCES), poll_interval=poll_interval)
+
+
+async def settle(pilot, cond=lambda app: app.snapshot is not None, tries: int = 200) -> None:
+    """Pause until `cond(app)` holds (the poller delivered), then let the UI process it."""
+    for _ in range(tries):
+        await pilot.pause(0.02)
+        if cond(pilot.app):
+            break
+    else:
+        raise AssertionError("the dashboard never reached the expected state")
+    await pilot.pause()

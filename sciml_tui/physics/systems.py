@@ -112,14 +112,12 @@ def solve_advdiff(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SYS-2 on mean-free sources f (B, n, n). Returns (u, tensor (B, 5), realized psi (B,))."""
     n = f.shape[-1]
-    b = f.shape[0]
     k_unit = diffusion_tensor(e, theta)
     v = np.stack([np.cos(phi), np.sin(phi)], axis=1)
     f_hat = np.fft.rfft2(f)
-    kw = wavenumbers(n)
     dsym = diffusion_symbol(n, k_unit[:, 0], k_unit[:, 1], k_unit[:, 2])
     asym = advection_symbol(n, v[:, 0], v[:, 1])
-    power = (f_hat.real**2 + f_hat.imag**2) * kw.weight
+    power = (f_hat.real**2 + f_hat.imag**2) * wavenumbers(n).weight
     mask = _psi_mode_mask(n)
     s = lam_ratio_for_psi(
         power[:, mask], dsym[:, mask], asym[:, mask], np.asarray(psi_target, dtype=np.float64)
@@ -127,18 +125,27 @@ def solve_advdiff(
     t = np.sqrt(s)
     lam = t / (1.0 + t)
     tensor = _f32(np.concatenate([(1.0 - lam)[:, None] * k_unit, lam[:, None] * v], axis=1))
+    u, psi = solve_advdiff_tensor(f_hat, tensor, n)
+    return u, tensor, psi
+
+
+def solve_advdiff_tensor(
+    f_hat: np.ndarray, tensor: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Solve SYS-2 for given stored coefficients (B, 5) from the rfft2 of mean-free sources.
+
+    Returns (u (B, n, n), realized psi (B,)); psi is measured over the full spectrum.
+    """
     dsym = diffusion_symbol(n, tensor[:, 0], tensor[:, 1], tensor[:, 2])
     asym = advection_symbol(n, tensor[:, 3], tensor[:, 4])
     zero = (dsym == 0) & (asym == 0)
-    sym = np.where(zero, 1.0, dsym + 1j * asym)
-    u_hat = f_hat / sym
+    u_hat = f_hat / np.where(zero, 1.0, dsym + 1j * asym)
     u_hat[zero] = 0.0
-    # realized psi over the full spectrum, from the coefficients actually stored
-    p = (u_hat.real**2 + u_hat.imag**2) * kw.weight
+    p = (u_hat.real**2 + u_hat.imag**2) * wavenumbers(n).weight
     adv = np.einsum("bij,bij->b", p, asym * asym)
     dif = np.einsum("bij,bij->b", p, dsym * dsym)
-    psi = np.sqrt(adv / np.where(dif > 0, dif, 1.0)).reshape(b)
-    return np.fft.irfft2(u_hat, s=(n, n)), tensor, psi
+    psi = np.sqrt(adv / np.where(dif > 0, dif, 1.0))
+    return np.fft.irfft2(u_hat, s=(n, n)), psi
 
 
 def solve_helmholtz(

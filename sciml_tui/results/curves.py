@@ -20,6 +20,7 @@ Conventions:
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import Any, Iterable, Optional
 
@@ -49,7 +50,7 @@ def _source(rec: dict, parent_names: Optional[dict] = None) -> Optional[str]:
     the name recorded on its parent run, else None (scratch: always None)."""
     if rec.get("init") == "scratch":
         return None
-    src = rec.get("pretrain") or (parent_names or {}).get(rec.get("parent"))
+    src = rec.get("pretrain") or (parent_names or {}).get(_key(rec.get("parent")))
     return str(src) if src else None
 
 
@@ -58,17 +59,25 @@ def _n(rec: dict) -> Optional[int]:
     if n is None or isinstance(n, bool):
         return None
     try:
-        return int(n)
-    except (TypeError, ValueError):
+        n = int(n)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return n if n >= 1 else None
 
 
 def _lr(rec: dict) -> Optional[float]:
     lr = rec.get("lr")
     try:
-        return float(lr) if lr is not None else None
-    except (TypeError, ValueError):
+        lr = float(lr) if lr is not None else None
+    except (TypeError, ValueError, OverflowError):
         return None
+    return lr if lr is None or math.isfinite(lr) else None
+
+
+def _has_error(rec: dict) -> bool:
+    """A usable test error: a finite, non-negative number."""
+    e = rec.get("test_error")
+    return is_number(e) and e >= 0
 
 
 def _empty_counts() -> dict[str, int]:
@@ -77,7 +86,7 @@ def _empty_counts() -> dict[str, int]:
 
 def _count(counts: dict[str, int], rec: dict) -> None:
     state = rec.get("state")
-    if state == "done" and not is_number(rec.get("test_error")):
+    if state == "done" and not _has_error(rec):
         counts["invalid"] += 1
     elif state in counts:
         counts[state] += 1
@@ -87,11 +96,16 @@ def _dedupe(runs: Iterable[dict]) -> list[dict]:
     """Keep one done run per (N, lr, seed) of a curve: the one that ended last."""
     best: dict[tuple, dict] = {}
     for rec in runs:
-        key = (_n(rec), _lr(rec), rec.get("seed"))
+        key = (_n(rec), _lr(rec), _key(rec.get("seed")))
         old = best.get(key)
         if old is None or str(rec.get("ended_at") or "") >= str(old.get("ended_at") or ""):
             best[key] = rec
     return list(best.values())
+
+
+def _key(v: Any) -> Any:
+    """A hashable, comparable stand-in for an id-like field of unknown type."""
+    return v if v is None or isinstance(v, (str, int, float)) else repr(v)
 
 
 def _seed_key(rec: dict) -> tuple:
@@ -150,7 +164,7 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
         _count(per_n_counts[n], rec)
         if rec.get("state") in ("running", "queued"):
             pending.add(n)
-        if rec.get("state") == "done" and is_number(rec.get("test_error")):
+        if rec.get("state") == "done" and _has_error(rec):
             if init != "zeroshot" and n is None:
                 counts["done"] -= 1
                 counts["invalid"] += 1
@@ -195,10 +209,10 @@ def _split_unnamed_by_parent(groups: dict[tuple, list[dict]]) -> None:
     """Fine-tune/zero-shot runs with no pre-training name but several parents are split by
     parent run id, so runs from different pre-trainings are never averaged together."""
     for key in [k for k in groups if k[0] != "scratch" and k[2] is None]:
-        parents = {r.get("parent") for r in groups[key]}
+        parents = {_key(r.get("parent")) for r in groups[key]}
         if len(parents) > 1:
             for rec in groups.pop(key):
-                p = rec.get("parent")
+                p = _key(rec.get("parent"))
                 groups[(key[0], key[1], str(p) if p else None)].append(rec)
 
 
@@ -264,9 +278,11 @@ def sweep_results(runs: list[dict], sweep: str, target: float = 1e-2) -> dict:
     pretrain, counts = [], _empty_counts()
     for rec in runs:
         if rec.get("init") == "pretrain" or rec.get("role") == "pretrain":
-            pretrain.append({k: rec.get(k) for k in
-                             ("id", "model", "pretrain", "state", "test_error", "best_val_error")})
-    parent_names = {p["id"]: p["pretrain"] for p in pretrain if p.get("pretrain")}
+            pretrain.append({
+                **{k: rec.get(k) for k in ("id", "model", "pretrain", "state")},
+                **{k: rec[k] if is_number(rec.get(k)) else None
+                   for k in ("test_error", "best_val_error")}})
+    parent_names = {_key(p["id"]): p["pretrain"] for p in pretrain if p.get("pretrain")}
     for rec in runs:
         init = rec.get("init")
         if init not in INITS or rec.get("role") == "pretrain":

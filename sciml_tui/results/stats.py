@@ -31,7 +31,7 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
 def power_law_fit(ns: Sequence[float], errors: Sequence[float]) -> Optional[dict]:
     """Least-squares fit of log(error) = log(a) + b log(N).
 
-    Returns {"a", "b", "r2", "n_points"} or None when fewer than 2 usable points
+    Returns {"a", "b", "log_a", "r2", "n_points"} or None when fewer than 2 usable points
     (positive N and error) or all N are equal. r2 is None when the errors are all equal.
     """
     pts = [(math.log(n), math.log(e)) for n, e in zip(ns, errors)
@@ -50,7 +50,8 @@ def power_law_fit(ns: Sequence[float], errors: Sequence[float]) -> Optional[dict
     syy = math.fsum((y - my) ** 2 for _, y in pts)
     ss_res = math.fsum((y - (log_a + b * x)) ** 2 for x, y in pts)
     r2 = None if syy == 0.0 else 1.0 - ss_res / syy
-    return {"a": math.exp(log_a), "b": b, "r2": r2, "n_points": k}
+    a = math.exp(log_a) if abs(log_a) < 700 else None  # degenerate fits would overflow a float
+    return {"a": a, "b": b, "log_a": log_a, "r2": r2, "n_points": k}
 
 
 def crossing_n(ns: Sequence[float], errors: Sequence[float], target: float) -> dict:

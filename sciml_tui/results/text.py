@@ -106,9 +106,13 @@ def efficiency_line(eff: dict) -> str:
 
 def fit_line(res: dict, model: str) -> str:
     """'fit error ~ a N^b: scratch 0.5 N^-0.50, fine-tuned 0.05 N^-0.50' ('' if no fit)."""
-    parts = [f"{c['label']} {c['fit']['a']:.3g} N^{c['fit']['b']:.2f}"
+    parts = [f"{c['label']} {_prefactor(c['fit'])} N^{c['fit']['b']:.2f}"
              for c in curves_of(res, model) if c.get("fit")]
     return "fit error ~ a N^b: " + ", ".join(parts) if parts else ""
+
+
+def _prefactor(fit: dict) -> str:
+    return f"{fit['a']:.3g}" if fit.get("a") is not None else f"e^{fit['log_a']:.4g}"
 
 
 def excluded_line(res: dict, model: str) -> str:

@@ -10,6 +10,7 @@ from typing import Callable, Iterable, Optional
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
@@ -79,8 +80,11 @@ class SciMLApp(JobsMixin, App):
         self.snapshot = message.snapshot
         for screen in self.screen_stack:
             apply = getattr(screen, "apply_snapshot", None)
-            if apply is not None:
-                apply(message.snapshot)
+            if apply is not None and screen.is_mounted:
+                try:
+                    apply(message.snapshot)
+                except NoMatches:  # not composed yet; it applies app.snapshot on mount
+                    pass
         self.refresh_cycles.append(time.perf_counter() - t0)
 
     def action_help(self) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 from pathlib import Path
 from typing import Any, Optional
 
@@ -42,6 +41,9 @@ def load_store(root: Path) -> dict[str, list[dict]]:
         WorkspaceStore = None  # noqa: N806
     if WorkspaceStore is not None:
         ws = WorkspaceStore(root)
+        if hasattr(ws, "snapshot"):  # all tables from one read
+            snap = ws.snapshot()  # raw TinyDB tables: {doc_id: record}
+            return {k: _table(snap, k) for k in ("sweeps", "runs", "datasets")}
         return {"sweeps": list(ws.sweeps()), "runs": list(ws.runs()), "datasets": list(ws.datasets())}
     path = store_path(root)
     try:
@@ -168,14 +170,6 @@ def export_results(res: dict, path: Path) -> None:
 
 # --- launch ----------------------------------------------------------------------------------
 
-def _launch_module():
-    try:
-        from sciml_tui import launch
-    except ImportError as exc:  # pragma: no cover - the package always exists
-        raise UserError(f"the launch engine is not available: {exc}") from None
-    return launch
-
-
 def _store(root: Path):
     try:
         from sciml_tui.store import WorkspaceStore  # type: ignore[attr-defined]
@@ -185,56 +179,37 @@ def _store(root: Path):
 
 
 def plan_text(root: Path, spec: Path) -> str:
-    """A printable dry-run plan of `spec` in workspace `root`."""
-    launch = _launch_module()
-    if not hasattr(launch, "plan_sweep"):
-        raise UserError("the launch engine has no plan_sweep yet")
-    plan = launch.plan_sweep(Path(spec), _store(root))
-    for attr in ("summary", "describe", "to_text"):
-        if hasattr(plan, attr):
-            out = getattr(plan, attr)
-            return out() if callable(out) else str(out)
-    return str(plan)
+    """The printable dry-run plan of `spec` in workspace `root` (writes nothing)."""
+    from sciml_tui.launch import plan_sweep
+
+    plan = plan_sweep(Path(spec), _store(root))
+    return "\n".join(plan.summary_lines())
 
 
 def launch_sweep(root: Path, spec: Path) -> str:
-    launch = _launch_module()
-    if not hasattr(launch, "launch_sweep"):
-        raise UserError("the launch engine has no launch_sweep yet")
-    out = launch.launch_sweep(_store(root), Path(spec), detach=True)
-    return f"launched {Path(spec).name}" + (f": {out}" if isinstance(out, str) else "")
+    """Record and start the sweeps of `spec` under a detached scheduler (survives the app)."""
+    from sciml_tui.launch import launch_sweep as launch
+
+    out = launch(_store(root), Path(spec), detach=True)
+    sweeps = ", ".join(out.get("sweeps") or []) if isinstance(out, dict) else ""
+    pid = out.get("scheduler_pid") if isinstance(out, dict) else None
+    return f"launched {sweeps or Path(spec).name}" + (f" (scheduler pid {pid})" if pid else "")
 
 
 def resume_sweep(root: Path, sweep: str) -> str:
-    launch = _launch_module()
-    if not hasattr(launch, "resume"):
-        raise UserError("the launch engine has no resume yet")
-    launch.resume(_store(root), sweep)
-    return f"resumed {sweep}"
+    from sciml_tui.launch import resume
+
+    out = resume(_store(root), sweep, detach=True)
+    pid = out.get("scheduler_pid") if isinstance(out, dict) else None
+    return f"resumed {sweep}" + (f" (scheduler pid {pid})" if pid else "")
 
 
-def cancel(root: Path, target: str, records: list[dict]) -> str:
-    """Cancel a run or a whole sweep (its live runs): the launch room's `cancel` when present,
-    else a signal to each run's process group from its launch.json."""
-    launch = _launch_module()
-    if hasattr(launch, "cancel"):
-        launch.cancel(_store(root), target)
-        return f"cancelled {target}"
-    n = 0
-    for rec in records:
-        info = read_json(run_dir(root, rec) / "launch.json") or {}
-        pgid, pid = info.get("pgid"), info.get("pid")
-        try:
-            if pgid:
-                os.killpg(int(pgid), signal.SIGTERM)
-            elif pid:
-                os.kill(int(pid), signal.SIGTERM)
-            else:
-                continue
-            n += 1
-        except (ProcessLookupError, PermissionError, ValueError):
-            continue
-    return f"signalled {n} process(es) of {target}"
+def cancel(root: Path, target: str) -> str:
+    """Cancel a run or a whole sweep (SIGTERM, then SIGKILL its process group)."""
+    from sciml_tui.launch import cancel as cancel_
+
+    ids = cancel_(_store(root), target)
+    return f"cancelled {len(ids)} run(s) of {target}" if ids else f"nothing to cancel in {target}"
 
 
 def resources_sample() -> list[tuple[str, str]]:

@@ -50,8 +50,8 @@ class JobsMixin:
         self._guard(engine.launch_sweep, self.workspace, self.workspace / "experiments" / spec)
 
     @work(thread=True, group="jobs")
-    def job_cancel(self, target: str, records: list[dict]) -> None:
-        self._guard(engine.cancel, self.workspace, target, records)
+    def job_cancel(self, target: str) -> None:
+        self._guard(engine.cancel, self.workspace, target)
 
     @work(thread=True, group="jobs")
     def job_resume(self, sweep: str) -> None:
@@ -61,7 +61,7 @@ class JobsMixin:
     def job_export(self, sweep: str, target: float, records: list[dict], paths: list[Path]) -> None:
         done = []
         try:
-            res = engine.sweep_results([r for r in records if r.get("sweep") == sweep], sweep, target)
+            res = engine.sweep_results(records, sweep, target)
             for p in paths:
                 engine.export_results(res, p)
                 done.append(str(p.relative_to(self.workspace)) if p.is_relative_to(self.workspace) else str(p))

@@ -52,6 +52,15 @@ class Snapshot:
     resources: list[tuple[str, str]] = field(default_factory=list)
     error: Optional[str] = None
     specs: list[str] = field(default_factory=list)
+    sweep_ids: dict[str, list[str]] = field(default_factory=dict)  # sweep -> its run_ids (store)
+
+    def sweep_runs(self, sweep: str) -> list[dict]:
+        """The sweep's records as `ws.runs(sweep=...)` gives them: its run_ids (shared
+        pre-training runs included), else the runs whose `sweep` field names it."""
+        ids = self.sweep_ids.get(sweep)
+        if ids:
+            return [self.records[i] for i in ids if i in self.records]
+        return [r for r in self.records.values() if r.get("sweep") == sweep]
 
 
 def _stat(path: Path) -> Optional[tuple[float, int]]:
@@ -79,6 +88,7 @@ class Poller:
         self._live: dict[str, tuple] = {}  # run id -> (stat, epoch, val) from metrics.json
         self._full: dict[str, tuple] = {}  # run id -> (stat, metrics) for watched runs
         self._results_cache: tuple = (None, None)
+        self._sweep_ids: dict[str, list[str]] = {}
         self._seq = 0
         self._last: Optional[Snapshot] = None
 
@@ -101,10 +111,13 @@ class Poller:
         rows = {rid: self._row(rec, now) for rid, rec in records.items()}
         metrics = self._watched_metrics(watched, records)
         sweeps = self._sweep_rows(records, self._sweeps_from_store())
+        if store_changed:
+            self._sweep_ids = {str(s.get("name")): [str(i) for i in s.get("run_ids") or []]
+                               for s in self._store["sweeps"]}
         results, rkey = self._results(want, records, store_changed)
         specs = [p.name for p in engine.list_specs(self.root)]
         snap = Snapshot(self._seq + 1, records, rows, sweeps, self._store["datasets"], metrics,
-                        results, rkey, self.resources_fn(), self._store_error, specs)
+                        results, rkey, self.resources_fn(), self._store_error, specs, self._sweep_ids)
         last = self._last
         if (not force and last is not None and last.rows == snap.rows and last.sweeps == snap.sweeps
                 and last.error == snap.error and last.resources == snap.resources
@@ -231,7 +244,10 @@ class Poller:
         if cached_key == key and not store_changed:
             return cached, key
         try:
-            res = engine.sweep_results([r for r in records.values() if r.get("sweep") == sweep], sweep, target)
+            ids = self._sweep_ids.get(sweep)
+            runs = ([records[i] for i in ids if i in records] if ids
+                    else [r for r in records.values() if r.get("sweep") == sweep])
+            res = engine.sweep_results(runs, sweep, target)
         except UserError as exc:
             res = {"sweep": sweep, "curves": [], "error": str(exc)}
         except Exception as exc:  # a results bug must not take the dashboard down

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,12 @@ from sciml_tui.tui.app import SciMLApp
 def workspace(tmp_path: Path) -> Path:
     dest = tmp_path / "ws"
     shutil.copytree(FIXTURE, dest)
+    # the engine stores absolute run dirs; the committed fixture keeps them relative
+    store = dest / ".sciml" / "sciml.json"
+    data = json.loads(store.read_text())
+    for rec in data["runs"].values():
+        rec["run_dir"] = str(dest / rec["run_dir"])
+    store.write_text(json.dumps(data))
     return dest
 
 

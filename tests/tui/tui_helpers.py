@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from pathlib import Path
 
 from sciml_tui.tui.app import SciMLApp, make_app
@@ -26,3 +28,13 @@ async def settle(pilot, cond=lambda app: app.snapshot is not None, tries: int = 
     else:
         raise AssertionError("the dashboard never reached the expected state")
     await pilot.pause()
+
+
+def pilot_test(fn):
+    """Run an async test body in a fresh event loop (no async pytest plugin needed)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return asyncio.run(fn(*args, **kwargs))
+
+    return wrapper

@@ -63,7 +63,7 @@ class ExportScreen(ModalScreen[None]):
         app = self.app
         kinds = ["csv", "json", "png"] if kind == "all" else [kind]
         paths = app.export_paths(self.sweep, kinds)
-        records = list(app.snapshot.records.values()) if app.snapshot else []
+        records = app.snapshot.sweep_runs(self.sweep) if app.snapshot else []
         existing = [p.name for p in paths if p.exists()]
 
         def go(ok: bool | None = True) -> None:

@@ -177,7 +177,7 @@ class OverviewScreen(Screen):
         def done(ok: Optional[bool]) -> None:
             if ok:
                 for target in targets:
-                    self.app.job_cancel(target, [r for r in recs if target in (r.get("id"), r.get("sweep"))])
+                    self.app.job_cancel(target)
                 t.marked.clear()
                 t.redisplay()
 

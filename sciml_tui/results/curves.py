@@ -158,12 +158,15 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
     per_n_counts: dict[Optional[int], dict[str, int]] = defaultdict(_empty_counts)
     done: dict[Optional[int], dict[Optional[float], list[dict]]] = defaultdict(lambda: defaultdict(list))
     pending: set[Optional[int]] = set()
+    running: set[Optional[int]] = set()
     for rec in recs:
         n = None if init == "zeroshot" else _n(rec)
         _count(counts, rec)
         _count(per_n_counts[n], rec)
         if rec.get("state") in ("running", "queued"):
             pending.add(n)
+        if rec.get("state") == "running":
+            running.add(n)
         if rec.get("state") == "done" and _has_error(rec):
             if init != "zeroshot" and n is None:
                 counts["done"] -= 1
@@ -199,7 +202,9 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
         "fit": fit,
         "counts": counts,
         "pending_n": sorted((n for n in pending if n is not None)) if init != "zeroshot" else [],
+        "running_n": sorted((n for n in running if n is not None)) if init != "zeroshot" else [],
         "pending": bool(pending),
+        "running": bool(running),
         "parents": parents,
         "notes": notes,
     }

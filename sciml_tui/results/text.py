@@ -48,8 +48,9 @@ def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[
     """Headers and rows of the error-vs-N table of one model.
 
     Columns: N, then one per scratch / fine-tuned curve, then zero-shot (its level shown on
-    the first row only). A cell is 'mean±std (lr 1e-3)', '(running)' for an N still pending,
-    or '' where that curve has no such N.
+    the first row only). A cell is 'mean±std (lr 1e-3)' (with ' +' when more seeds of that N
+    are still pending), '(running)' / '(queued)' for an N with no finished run yet, or ''
+    where that curve has no such N.
     """
     cs = curves_of(res, model)
     n_curves = [c for c in cs if c["init"] != "zeroshot"]
@@ -69,7 +70,7 @@ def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[
                 if n in c["pending_n"]:
                     cell += " +"
             elif n in c["pending_n"]:
-                cell = "(running)"
+                cell = "(running)" if n in c.get("running_n", []) else "(queued)"
             else:
                 cell = ""
             row.append(cell)
@@ -77,12 +78,13 @@ def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[
             if i == 0 and c["points"]:
                 row.append(fmt_error(c["points"][0]))
             elif i == 0 and c["pending"]:
-                row.append("(running)")
+                row.append("(running)" if c.get("running") else "(queued)")
             else:
                 row.append("")
         rows.append(row)
     if not ns and zs:
-        rows.append(["-"] + [fmt_error(c["points"][0]) if c["points"] else "(running)" for c in zs])
+        rows.append(["-"] + [fmt_error(c["points"][0]) if c["points"] else
+                             "(running)" if c.get("running") else "(queued)" for c in zs])
     return headers, rows
 
 
@@ -92,7 +94,11 @@ def efficiency_line(eff: dict) -> str:
     t = fmt_lr(eff["target"])
     src = f" from {eff['source']}" if eff.get("source") else ""
     if eff["factor"] is None:
-        return f"{t} not reached: {eff['reason']}"
+        if "not_reached" in (eff.get("scratch_status"), eff.get("finetune_status")):
+            return f"{t} not reached: {eff['reason']}"
+        if eff.get("scratch_status") == eff.get("finetune_status") == "below_at_smallest_n":
+            return f"{t}: no factor: {eff['reason']}"
+        return f"{t}: no factor yet: {eff['reason']}"
     ns, nf = eff["n_scratch"], eff["n_finetune"]
     if eff["factor_is_lower_bound"]:
         return (f"{t} reached with <= {fmt_n(nf)} (fine-tuned{src}) vs {fmt_n(ns)} (scratch) "

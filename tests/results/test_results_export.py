@@ -11,7 +11,7 @@ import pytest
 
 from results_records import power_law_runs, rec
 from sciml_tui.errors import UserError
-from sciml_tui.results import (curve_series, export_csv, export_json, export_plot, fmt_lr,
+from sciml_tui.results import (curve_series, efficiency_line, export_csv, export_json, export_plot, fmt_lr,
                                sweep_results, table, to_csv)
 from sciml_tui.results.render import render_results
 
@@ -109,6 +109,15 @@ def test_table_rows_and_series(res):
     assert [n for n, _, _ in series["scratch"]] == NS
     assert series["zero-shot"] == [(8, 0.2, 0.0), (128, 0.2, 0.0)]
     assert fmt_lr(0.0005) == "5e-4" and fmt_lr(1e-3) == "1e-3"
+
+
+def test_table_marks_queued_and_partly_finished_points():
+    runs = [rec("scratch", 8, 1e-3, 0, 0.2), rec("scratch", 8, 1e-3, 1, 0, state="queued"),
+            rec("scratch", 16, 1e-3, 0, 0, state="queued"), rec("zeroshot", None, None, 0, 0, state="queued")]
+    res = sweep_results(runs, "s")
+    _, rows = table(res, "tiny", with_lr=False)
+    assert rows == [["8", "0.2 +", "(queued)"], ["16", "(queued)", ""]]
+    assert efficiency_line(res["efficiency"]).startswith("1e-2: no factor yet:")
 
 
 def test_rich_rendering_mentions_the_factor_and_fit(res):

@@ -6,15 +6,16 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from sciml_tui.results.text import (efficiency_line, excluded_line, fit_line, models, table)
+from sciml_tui.results.text import (efficiency_line, excluded_line, fit_line, models,
+                                    progress_line, table)
 
 
 def render_results(res: dict) -> RenderableType:
     """Per model: the error-vs-N table, then efficiency, fit and excluded-run lines."""
-    parts: list[RenderableType] = []
     ms = models(res)
     if not ms:
         return Text(f"sweep {res['sweep']}: no sweep runs recorded yet")
+    parts: list[RenderableType] = [Text(f"{res['sweep']}: {progress_line(res)}", style="bold")]
     for model in ms:
         headers, rows = table(res, model)
         t = Table(title=f"{res['sweep']}: {model}", title_justify="left")

@@ -121,6 +121,22 @@ def _prefactor(fit: dict) -> str:
     return f"{fit['a']:.3g}" if fit.get("a") is not None else f"e^{fit['log_a']:.4g}"
 
 
+def progress_line(res: dict) -> str:
+    """'12/22 sweep runs done, 1 failed, 9 queued, pre-training running' (points counted; an
+    unfinished pre-training only mentioned)."""
+    c = res["counts"]
+    total = sum(c.values())
+    parts = [f"{c['done']}/{total} sweep runs done"]
+    parts += [f"{c[k]} {k}" for k in ("running", "queued", "failed", "diverged", "cancelled",
+                                      "invalid") if c.get(k)]
+    pre: dict[str, int] = {}
+    for p in res.get("pretrain", []):
+        if p.get("state") != "done":
+            pre[str(p.get("state"))] = pre.get(str(p.get("state")), 0) + 1
+    parts += [f"pre-training {k}" + (f" x{v}" if v > 1 else "") for k, v in pre.items()]
+    return ", ".join(parts)
+
+
 def excluded_line(res: dict, model: str) -> str:
     """'excluded: 2 failed, 1 diverged' over the model's curves ('' if none)."""
     tot: dict[str, int] = {}

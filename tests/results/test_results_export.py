@@ -129,3 +129,4 @@ def test_rich_rendering_mentions_the_factor_and_fit(res):
     assert "fine-tuned" in text and "zero-shot" in text
     assert "fewer examples" in text
     assert "fit error ~ a N^b" in text
+    assert "s: 21/22 sweep runs done, 1 running" in text

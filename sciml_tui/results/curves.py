@@ -98,9 +98,15 @@ def _dedupe(runs: Iterable[dict]) -> list[dict]:
     for rec in runs:
         key = (_n(rec), _lr(rec), _key(rec.get("seed")))
         old = best.get(key)
-        if old is None or str(rec.get("ended_at") or "") >= str(old.get("ended_at") or ""):
+        if old is None or _ended(rec) >= _ended(old):
             best[key] = rec
     return list(best.values())
+
+
+def _ended(rec: dict) -> tuple:
+    """Sort key of `ended_at`, a Unix time or an ISO string (missing sorts first)."""
+    v = rec.get("ended_at")
+    return (1, float(v), "") if is_number(v) else (0, 0.0, str(v or ""))
 
 
 def _key(v: Any) -> Any:

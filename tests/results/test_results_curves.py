@@ -112,6 +112,9 @@ def test_rerun_of_the_same_point_keeps_the_latest_result():
             rec("scratch", 8, 1e-3, 0, 0.3, ended_at="2024-01-02T00:00:00")]
     p = curve(sweep_results(runs, "s"), "scratch")["points"][0]
     assert p["seeds"] == 1 and p["error"] == pytest.approx(0.3)
+    runs = [rec("scratch", 8, 1e-3, 0, 0.3, ended_at=1000.5), rec("scratch", 8, 1e-3, 0, 0.5, ended_at=999.0)]
+    p = curve(sweep_results(runs, "s"), "scratch")["points"][0]
+    assert p["error"] == pytest.approx(0.3)  # numeric times compare as numbers, not strings
 
 
 def test_zeroshot_is_one_n_less_point_per_model():

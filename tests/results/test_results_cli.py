@@ -107,3 +107,16 @@ def test_corrupt_store_is_a_clear_error(ws):
     r = invoke("demo", "-w", ws)
     assert r.exit_code == 2
     assert "corrupt" in r.stderr and "Traceback" not in r.output
+
+
+def test_workspace_from_environment(ws):
+    r = runner.invoke(app, ["results", "demo", "--json"], env={"SCIML_WORKSPACE": str(ws)})
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["sweep"] == "demo"
+
+
+def test_out_file_by_suffix(ws, tmp_path):
+    out = tmp_path / "demo.json"
+    r = invoke("demo", "-w", ws, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert json.loads(out.read_text())["sweep"] == "demo"

@@ -29,9 +29,11 @@ class SciMLApp(JobsMixin, App):
     ]
 
     def __init__(self, workspace: Path, *, clock: Callable[[], float] = time.time, poll_interval: float = 1.0,
-                 resources: Optional[Callable[[], list[tuple[str, str]]]] = None, poll: bool = True) -> None:
+                 resources: Optional[Callable[[], list[tuple[str, str]]]] = None, poll: bool = True,
+                 label: Optional[str] = None) -> None:
         super().__init__()
         self.workspace = Path(workspace).resolve()
+        self.workspace_label = label
         self.clock = clock
         self.poll_interval = poll_interval
         self.poller = Poller(self.workspace, clock=clock, resources=resources)
@@ -108,12 +110,14 @@ class SciMLApp(JobsMixin, App):
 
 
 def make_app(workspace: Path | str, *, clock: Optional[Callable[[], float]] = None, poll_interval: float = 1.0,
-             resources: Optional[Callable[[], list[tuple[str, str]]]] = None, poll: bool = True) -> SciMLApp:
+             resources: Optional[Callable[[], list[tuple[str, str]]]] = None, poll: bool = True,
+             label: Optional[str] = None) -> SciMLApp:
     """Build the dashboard for `workspace`.
 
     clock: seconds since the epoch (frozen in tests); poll_interval: seconds between store and
     run-dir polls; resources: a sampler of (label, value) pairs for the top bar (NVML or psutil
-    by default); poll: start the polling worker (tests may drive `poll_once` instead).
+    by default); poll: start the polling worker (tests may drive `poll_once` instead);
+    label: how the top bar names the workspace (default: its path, ~ for home).
     """
     return SciMLApp(Path(workspace), clock=clock or time.time, poll_interval=poll_interval,
-                    resources=resources, poll=poll)
+                    resources=resources, poll=poll, label=label)

@@ -183,7 +183,8 @@ def plan_text(root: Path, spec: Path) -> str:
     from sciml_tui.launch import plan_sweep
 
     plan = plan_sweep(Path(spec), _store(root))
-    return "\n".join(plan.summary_lines())
+    text = "\n".join(plan.summary_lines())
+    return text.replace(str(Path(root).resolve()) + os.sep, "")  # paths relative to the workspace
 
 
 def launch_sweep(root: Path, spec: Path) -> str:

@@ -16,7 +16,8 @@ RESOURCES = [("cpu", " 12%"), ("mem", "3.1/16G")]
 
 
 def build_app(ws: Path, poll_interval: float = 0.05) -> SciMLApp:
-    return make_app(ws, clock=lambda: NOW, resources=lambda: list(RESOURCES), poll_interval=poll_interval)
+    return make_app(ws, clock=lambda: NOW, resources=lambda: list(RESOURCES), poll_interval=poll_interval,
+                    label="~/studies/fixture")
 
 
 async def settle(pilot, cond=lambda app: app.snapshot is not None, tries: int = 200) -> None:

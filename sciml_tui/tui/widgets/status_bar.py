@@ -23,6 +23,7 @@ class StatusBar(Static):
         home = str(Path.home())
         ws = str(workspace)
         ws = "~" + ws[len(home):] if ws.startswith(home + "/") else ws
+        ws = getattr(self.app, "workspace_label", None) or ws
         right = Text()
         for label, value in resources:
             right.append(f" {label} ", style="bold")

@@ -15,13 +15,18 @@ problem that was solved.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from sciml_tui.physics.sources import SIGMA
 from sciml_tui.physics.spectral import (
     FOUR_PI2,
     advection_symbol,
+    combine,
     diffusion_symbol,
+    operator_symbol,
+    real_symbol_bases,
     wavenumbers,
 )
 
@@ -44,12 +49,12 @@ def diffusion_tensor(e: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return DIFF_SCALE * np.stack([k11, k22, k12], axis=1)
 
 
-def _inverse_irfft(f_hat: np.ndarray, sym: np.ndarray, n: int) -> np.ndarray:
-    """irfft2(f_hat / sym) with modes of zero symbol set to zero."""
-    zero = sym == 0
-    u_hat = f_hat / np.where(zero, 1.0, sym)
-    u_hat[zero] = 0.0
-    return np.fft.irfft2(u_hat, s=(n, n))
+def _divide_real(f_hat: np.ndarray, sym: np.ndarray) -> np.ndarray:
+    """f_hat / sym for a real symbol, in place (numpy's mixed complex / real division casts
+    the real array to complex first, twice as slow); sym = inf gives 0."""
+    f_hat.real /= sym
+    f_hat.imag /= sym
+    return f_hat
 
 
 def solve_poisson(f: np.ndarray, e: np.ndarray, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,17 +62,29 @@ def solve_poisson(f: np.ndarray, e: np.ndarray, theta: np.ndarray) -> tuple[np.n
     n = f.shape[-1]
     tensor = _f32(diffusion_tensor(e, theta))
     sym = diffusion_symbol(n, tensor[:, 0], tensor[:, 1], tensor[:, 2])
-    return _inverse_irfft(np.fft.rfft2(f), sym, n), tensor
+    sym[:, 0, 0] = np.inf  # K positive definite: only the mean mode has zero symbol; u_hat = 0
+    return np.fft.irfft2(_divide_real(np.fft.rfft2(f), sym), s=(n, n)), tensor
 
 
-def _psi_mode_mask(n: int) -> np.ndarray:
-    """Modes that carry the source's energy (Gaussian envelope above 1e-16); the rest add
-    less than 1e-12 to psi and are left out of the lam search (not out of the solve)."""
+@lru_cache(maxsize=16)
+def _psi_modes(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Flat indices of the half-spectrum modes that carry the source's energy (Gaussian
+    envelope above 1e-16, the mean mode excluded) and their Parseval weights. The other
+    modes change psi by less than 1e-12, so the lam search and psi use only these."""
     k = wavenumbers(n)
-    k2 = k.kx2 + k.ky2
-    mask = np.exp(-((2 * np.pi * SIGMA) ** 2) * k2) > 1e-16
-    mask[0, 0] = False
-    return np.broadcast_to(mask, (n, n // 2 + 1))
+    k2 = np.broadcast_to(k.kx2 + k.ky2, (n, n // 2 + 1))
+    keep = np.exp(-((2 * np.pi * SIGMA) ** 2) * k2) > 1e-16
+    keep[0, 0] = False
+    idx = np.flatnonzero(keep)
+    weight = np.broadcast_to(k.weight, keep.shape).ravel()[idx]
+    return idx, weight
+
+
+@lru_cache(maxsize=16)
+def _psi_bases(n: int) -> tuple[np.ndarray, np.ndarray]:
+    idx, _ = _psi_modes(n)
+    d, a = real_symbol_bases(n)
+    return np.ascontiguousarray(d[:, idx]), np.ascontiguousarray(a[:, idx])
 
 
 def lam_ratio_for_psi(
@@ -79,32 +96,40 @@ def lam_ratio_for_psi(
     With u_hat = f_hat / ((1-lam)(D + i t A)), t = lam / (1-lam), and weights w = |f_hat|^2:
     psi^2(s) = W / M(s) - 1 with M(s) = sum w D^2 / (D^2 + s A^2), W = sum w. The map
     s -> psi^2 is increasing and concave (1/M is a parallel sum of linear functions), so
-    Newton from s = 0 climbs monotonically to the root without overshooting.
+    Newton from s = 0 climbs monotonically to the root without overshooting (7-9 steps).
     Arrays: w, dsym, asym (B, M) float64 over the kept modes; target (B,).
     """
     d2 = dsym * dsym
     a2 = asym * asym
     wd2 = w * d2
     big_w = w.sum(axis=1)
-    goal = target.astype(np.float64) ** 2
+    goal = np.asarray(target, dtype=np.float64) ** 2
     s = np.zeros_like(goal)
-    active = goal > 0
     for _ in range(max_iter):
-        if not active.any():
-            break
-        idx = np.nonzero(active)[0]
-        denom = d2[idx] + s[idx, None] * a2[idx]
-        q = wd2[idx] / denom
+        denom = d2 + s[:, None] * a2
+        q = wd2 / denom
         m = q.sum(axis=1)
-        dm = (q * a2[idx] / denom).sum(axis=1)  # = -M'(s)
-        g = big_w[idx] / m - 1.0 - goal[idx]
-        gp = big_w[idx] * dm / (m * m)
-        if np.any(gp <= 0):
+        q *= a2
+        q /= denom
+        dm = q.sum(axis=1)  # = -M'(s)
+        g = big_w / m - 1.0 - goal
+        gp = big_w * dm / (m * m)
+        if np.any((gp <= 0) & (goal > 0)):
             raise ValueError("advection has no effect on this source: psi cannot be reached")
-        step = -g / gp
-        s[idx] = s[idx] + step
-        active[idx] = np.abs(step) > rtol * np.maximum(s[idx], 1e-300)
+        step = np.where(goal > 0, -g / np.where(gp > 0, gp, 1.0), 0.0)
+        s += step
+        if np.all(np.abs(step) <= rtol * s):
+            break
     return s
+
+
+def psi_from_power(power: np.ndarray, dsym: np.ndarray, asym: np.ndarray) -> np.ndarray:
+    """psi = ||a.grad u|| / ||div(D grad u)|| from |f_hat|^2 (Parseval-weighted) and the
+    diffusion / advection symbols of the stored coefficients; arrays (B, M)."""
+    p = power / (dsym * dsym + asym * asym)
+    adv = np.einsum("bm,bm,bm->b", p, asym, asym)
+    dif = np.einsum("bm,bm,bm->b", p, dsym, dsym)
+    return np.sqrt(adv / np.where(dif > 0, dif, 1.0))
 
 
 def solve_advdiff(
@@ -112,40 +137,55 @@ def solve_advdiff(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SYS-2 on mean-free sources f (B, n, n). Returns (u, tensor (B, 5), realized psi (B,))."""
     n = f.shape[-1]
+    b = f.shape[0]
     k_unit = diffusion_tensor(e, theta)
     v = np.stack([np.cos(phi), np.sin(phi)], axis=1)
     f_hat = np.fft.rfft2(f)
-    dsym = diffusion_symbol(n, k_unit[:, 0], k_unit[:, 1], k_unit[:, 2])
-    asym = advection_symbol(n, v[:, 0], v[:, 1])
-    power = (f_hat.real**2 + f_hat.imag**2) * wavenumbers(n).weight
-    mask = _psi_mode_mask(n)
-    s = lam_ratio_for_psi(
-        power[:, mask], dsym[:, mask], asym[:, mask], np.asarray(psi_target, dtype=np.float64)
-    )
+    idx, weight = _psi_modes(n)
+    fk = f_hat.reshape(b, -1)[:, idx]
+    power = (fk.real**2 + fk.imag**2) * weight
+    dbasis, abasis = _psi_bases(n)
+    s = lam_ratio_for_psi(power, combine(k_unit, dbasis), combine(v, abasis), psi_target)
     t = np.sqrt(s)
     lam = t / (1.0 + t)
     tensor = _f32(np.concatenate([(1.0 - lam)[:, None] * k_unit, lam[:, None] * v], axis=1))
-    u, psi = solve_advdiff_tensor(f_hat, tensor, n)
-    return u, tensor, psi
+    psi = psi_from_power(power, combine(tensor[:, :3], dbasis), combine(tensor[:, 3:], abasis))
+    return _solve_complex(f_hat, tensor, n), tensor, psi
+
+
+def _solve_complex(f_hat: np.ndarray, tensor: np.ndarray, n: int) -> np.ndarray:
+    """irfft2(f_hat / symbol) for SYS-2 coefficients (B, 5); the mean mode of u is zero."""
+    union = np.zeros((tensor.shape[0], 6))
+    union[:, :5] = tensor
+    sym = operator_symbol(n, union)
+    sym[:, 0, 0] = 1.0
+    f_hat[:, 0, 0] = 0.0
+    np.divide(f_hat, sym, out=f_hat)
+    return np.fft.irfft2(f_hat, s=(n, n))
 
 
 def solve_advdiff_tensor(
     f_hat: np.ndarray, tensor: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Solve SYS-2 for given stored coefficients (B, 5) from the rfft2 of mean-free sources.
+    """Solve SYS-2 for given coefficients (B, 5) from the rfft2 of mean-free sources
+    (overwritten). Returns (u (B, n, n), psi (B,) measured over the full spectrum)."""
+    b = f_hat.shape[0]
+    power = (f_hat.real**2 + f_hat.imag**2) * wavenumbers(n).weight
+    power[:, 0, 0] = 0.0
+    dsym = diffusion_symbol(n, tensor[:, 0], tensor[:, 1], tensor[:, 2]).reshape(b, -1)
+    asym = advection_symbol(n, tensor[:, 3], tensor[:, 4]).reshape(b, -1)
+    dsym[:, 0] = 1.0
+    psi = psi_from_power(power.reshape(b, -1), dsym, asym)
+    return _solve_complex(f_hat, tensor, n), psi
 
-    Returns (u (B, n, n), realized psi (B,)); psi is measured over the full spectrum.
-    """
-    dsym = diffusion_symbol(n, tensor[:, 0], tensor[:, 1], tensor[:, 2])
-    asym = advection_symbol(n, tensor[:, 3], tensor[:, 4])
-    zero = (dsym == 0) & (asym == 0)
-    u_hat = f_hat / np.where(zero, 1.0, dsym + 1j * asym)
-    u_hat[zero] = 0.0
-    p = (u_hat.real**2 + u_hat.imag**2) * wavenumbers(n).weight
-    adv = np.einsum("bij,bij->b", p, asym * asym)
-    dif = np.einsum("bij,bij->b", p, dsym * dsym)
-    psi = np.sqrt(adv / np.where(dif > 0, dif, 1.0))
-    return np.fft.irfft2(u_hat, s=(n, n)), psi
+
+@lru_cache(maxsize=16)
+def _laplace_symbol(n: int) -> np.ndarray:
+    """(n, n//2+1): 0.01 (float32-rounded) * 4 pi^2 |k|^2, the symbol of -0.01 laplace."""
+    kw = wavenumbers(n)
+    sym = FOUR_PI2 * float(_f32(DIFF_SCALE)) * (kw.kx2 + kw.ky2)
+    sym.setflags(write=False)
+    return sym
 
 
 def solve_helmholtz(
@@ -157,18 +197,17 @@ def solve_helmholtz(
     Returns (u, tensor (B, 2), f) where f is the input with those modes removed.
     """
     n = f.shape[-1]
-    b = f.shape[0]
     omega = _f32(omega)
-    kw = wavenumbers(n)
-    c = float(_f32(DIFF_SCALE))
-    sym = FOUR_PI2 * c * (kw.kx2 + kw.ky2)[None] - omega.reshape(-1, 1, 1)
+    lap = _laplace_symbol(n)
+    sym = lap[None] - omega.reshape(-1, 1, 1)
     f_hat = np.fft.rfft2(f)
-    zero = sym == 0
-    if zero.any():
+    resonant = np.isin(omega, lap)  # a symbol is exactly zero only where omega equals it
+    if resonant.any():
+        zero = sym == 0
         f_hat[zero] = 0.0
-        rows = zero.any(axis=(1, 2))
+        sym[zero] = np.inf
         f = f.copy()
-        f[rows] = np.fft.irfft2(f_hat[rows], s=(n, n))
-    u = _inverse_irfft(f_hat, sym, n)
-    tensor = np.stack([np.full(b, c), omega], axis=1)
+        f[resonant] = np.fft.irfft2(f_hat[resonant], s=(n, n))
+    u = np.fft.irfft2(_divide_real(f_hat, sym), s=(n, n))
+    tensor = np.stack([np.full(omega.shape[0], float(_f32(DIFF_SCALE))), omega], axis=1)
     return u, tensor, f

@@ -1,1 +1,134 @@
-"""Placeholder: filled in by its own room."""
+"""`sciml models` and `sciml train`: the training engine in the foreground.
+
+Heavy modules (torch) are imported inside the command bodies.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from sciml_tui.cli.app import app
+from sciml_tui.cli.common import JsonOpt, is_tty, print_json
+from sciml_tui.errors import ConfigError, UserError
+
+
+@app.command("models")
+def models_cmd(as_json: JsonOpt = False) -> None:
+    """List the FNO size presets (parameters counted for 4 input channels)."""
+    from sciml_tui.learning.presets import preset_table
+
+    rows = preset_table()
+    if as_json:
+        print_json(rows)
+        return
+    typer.echo(f"{'name':<10} {'width':>5} {'modes':>5} {'params':>13}")
+    for r in rows:
+        typer.echo(f"{r['name']:<10} {r['width']:>5} {r['modes']:>5} {r['params']:>13,}")
+
+
+def _parse_value(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def apply_overrides(raw: dict, sets: list[str], source: str) -> dict:
+    """`key.sub=value` overrides (values parsed as YAML scalars: 1e-4, true, [..])."""
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected key=value (e.g. recipe.lr=1e-4)")
+        node = raw
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"{source}: --set {key}: {part} is not a mapping")
+            node = child
+        node[parts[-1]] = _parse_value(value)
+    return raw
+
+
+class _RichEvents:
+    """Rich progress on a terminal: one bar over all steps, the last epoch's numbers beside it."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False)
+        self.task = None
+        self.epochs = 0
+
+    def start(self, info: dict) -> None:
+        self.epochs = info.get("epochs") or 0
+        self.progress.start()
+        total = max(1, self.epochs * (info.get("steps_per_epoch") or 1))
+        done = (info.get("start_epoch", 1) - 1) * (info.get("steps_per_epoch") or 1)
+        self.task = self.progress.add_task(f"{info.get('mode')} on {info.get('device')}", total=total,
+                                           completed=done, info="")
+
+    def step(self, epoch: int, step: int, loss: Optional[float]) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task)
+
+    def epoch(self, row: dict) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, info=f"epoch {row['epoch']}/{self.epochs} loss {row['train_loss']:.3g} "
+                                                 f"val {row['val_error']:.3g}")
+
+    def message(self, text: str) -> None:
+        self.progress.console.print(text)
+
+    def end(self, result: dict) -> None:
+        self.progress.stop()
+
+
+def _default_run_dir(config: Path) -> Path:
+    return Path("runs") / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@app.command("train")
+def train_cmd(
+    config: Annotated[Path, typer.Argument(help="Run config (YAML): mode, data, model, recipe, ...")],
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default runs/<config>-<time>).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir from its last checkpoint.")] = False,
+    sets: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. recipe.lr=1e-4.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Train one run in the foreground (pre-train, fine-tune, scratch or zero-shot)."""
+    from sciml_tui.learning.events import TrainingEvents, format_result, stdout_lines
+    from sciml_tui.learning.run import EXIT_CODES, parse_config, read_config_file, run_in_dir, write_config
+
+    raw = read_config_file(config)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config}: expected a mapping of config keys at the top level")
+    cfg = parse_config(apply_overrides(raw, sets or [], str(config)), str(config))
+    if resume and run_dir is None:
+        raise UserError("--resume needs --run-dir (the run to continue)")
+    run_dir = run_dir or _default_run_dir(config)
+    if not resume and ((run_dir / "checkpoints").exists() or (run_dir / "result.json").exists()):
+        raise UserError(f"{run_dir} already holds a run: use --resume to continue it, or another --run-dir")
+    write_config(run_dir, cfg)
+    events: Any = TrainingEvents() if as_json else (_RichEvents() if is_tty() else stdout_lines())
+    if not as_json:
+        typer.echo(f"run dir: {run_dir}")
+    result = run_in_dir(run_dir, resume=resume, events=events)
+    if as_json:
+        print_json({"run_dir": str(run_dir), **result})
+    else:
+        typer.echo(format_result(result))
+        if result["status"] == "failed":
+            typer.echo(f"error: {result.get('message')}", err=True)
+    code = EXIT_CODES.get(result["status"], 1)
+    if code:
+        raise typer.Exit(code)

@@ -35,11 +35,10 @@ class MetricsLog:
         self._last_flush = time.monotonic()
         self._dirty = False
 
-    def resume(self, upto_epoch: int) -> None:
-        """Keep the rows of epochs <= upto_epoch from an earlier (killed) process."""
-        old = read_metrics(self.storage.path.parent)
-        self.epochs = [r for r in old["epochs"] if r.get("epoch", 0) <= upto_epoch]
-        self.steps = [r for r in old["steps"] if r.get("epoch", 0) <= upto_epoch]
+    def restore(self, epochs: list[dict], steps: list[dict]) -> None:
+        """Rows saved in the last checkpoint (a resumed run continues from exactly those)."""
+        self.epochs = [dict(r) for r in epochs]
+        self.steps = [dict(r) for r in steps]
         self._dirty = True
 
     def step_stride(self, total_steps: int) -> int:

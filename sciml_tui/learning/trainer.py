@@ -195,7 +195,7 @@ class Trainer:
             start_epoch, best_val, best_epoch = last["epoch"] + 1, last["best_val_error"], last["best_epoch"]
             elapsed, step = last["elapsed_s"], last["global_step"]
             if metrics:
-                metrics.resume(last["epoch"])
+                metrics.restore(last.get("metrics_epochs", []), last.get("metrics_steps", []))
             self.events.message(f"resumed from {last_path} after epoch {last['epoch']}")
         elif resume:
             self.events.message(f"no {last_path} yet: starting from the beginning")
@@ -244,6 +244,8 @@ class Trainer:
             if sched is not None:
                 sched.step()
             elapsed += time.perf_counter() - t0
+            row = {"epoch": epoch, "train_loss": train_loss, "val_error": val_err, "lr": lr,
+                   "samples_per_s": steps_per_epoch * bs / max(train_time, 1e-9), "time_s": elapsed}
             if val_err < best_val:
                 best_val, best_epoch = val_err, epoch
                 best_state = copy.deepcopy(core.state_dict())
@@ -254,9 +256,8 @@ class Trainer:
                 ck.save_checkpoint(last_path, {
                     **self._meta(), "model": core.state_dict(), "epoch": epoch, "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict() if sched is not None else None, "best_val_error": best_val,
-                    "best_epoch": best_epoch, "elapsed_s": elapsed, "global_step": step})
-            row = {"epoch": epoch, "train_loss": train_loss, "val_error": val_err, "lr": lr,
-                   "samples_per_s": steps_per_epoch * bs / max(train_time, 1e-9), "time_s": elapsed}
+                    "best_epoch": best_epoch, "elapsed_s": elapsed, "global_step": step,
+                    "metrics_epochs": list(metrics.epochs) + [row], "metrics_steps": list(metrics.steps)})
             if metrics:
                 metrics.add_epoch(row)
             self.events.epoch(row)

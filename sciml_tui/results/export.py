@@ -15,7 +15,7 @@ from typing import Any
 
 from sciml_tui.atomic import atomic_path, write_text
 from sciml_tui.errors import UserError
-from sciml_tui.results.text import curves_of, fmt_lr, models
+from sciml_tui.results.text import curves_of, fmt_target, models
 
 CSV_COLUMNS = ("sweep", "model", "init", "source", "n", "error", "error_std", "seeds", "lr",
                "val_error", "failed", "diverged", "errors")
@@ -89,7 +89,7 @@ def _draw_model(ax, res: dict, model: str) -> None:
         hi = [p["error_std"] for p in pts]
         marker, ls = style.get(c["init"], ("^", "-"))
         ax.errorbar(x, y, yerr=[lo, hi], marker=marker, ls=ls, capsize=3, label=c["label"])
-    ax.axhline(res["target"], ls=":", color="tab:red", lw=1, label=f"target {fmt_lr(res['target'])}")
+    ax.axhline(res["target"], ls=":", color="tab:red", lw=1, label=f"target {fmt_target(res['target'])}")
     title = f"{res['sweep']}: {model}"
     effs = [e for e in res.get("efficiency_by_model", []) if e["model"] == model and e["factor"]]
     for e in effs:
@@ -98,10 +98,11 @@ def _draw_model(ax, res: dict, model: str) -> None:
     if len(effs) == 1:
         bound = "at least " if effs[0]["factor_is_lower_bound"] else (
             "at most " if effs[0]["factor_is_upper_bound"] else "")
-        title += f"\n{bound}{effs[0]['factor']:.3g}x fewer examples at {fmt_lr(res['target'])}"
+        title += f"\n{bound}{effs[0]['factor']:.3g}x fewer examples at {fmt_target(res['target'])}"
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(_plain_numbers())
     ax.set_yscale("log")
+    _plain_log_labels(ax.yaxis)
     ax.set_xlabel("downstream examples N")
     ax.set_ylabel("test relative L2")
     ax.set_title(title, fontsize="medium")
@@ -113,6 +114,19 @@ def _plain_numbers():
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda v, _pos: f"{v:g}")
+
+
+def _plain_log_labels(axis) -> None:
+    """Label a log axis '0.01', '0.9' instead of '10^-2', '9x10^-1'; minor ticks get labels
+    only when the axis spans less than a decade (else they would crowd it)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def minor(v: float, _pos) -> str:
+        lo, hi = sorted(axis.get_view_interval())
+        return f"{v:g}" if lo > 0 and hi / lo < 10 else ""
+
+    axis.set_major_formatter(_plain_numbers())
+    axis.set_minor_formatter(FuncFormatter(minor))
 
 
 def export_plot(res: dict, path: str | Path) -> Path:

@@ -24,16 +24,21 @@ def fmt_lr(lr: Optional[float]) -> str:
     return f"{mant}e{int(exp)}"
 
 
+def fmt_target(t: float) -> str:
+    """1e-2 -> '1e-2', 0.05 -> '5e-2', 0.6 -> '0.6'."""
+    return f"{t:g}" if t >= 0.1 else fmt_lr(t)
+
+
 def fmt_n(n: float) -> str:
     """An (interpolated) example count: '2500', '25', '3.7'."""
     return f"{n:.0f}" if n >= 10 else f"{n:.2g}"
 
 
 def fmt_error(point: dict) -> str:
-    """'0.412±0.031' for several seeds, '0.412' for one."""
+    """'0.412±0.031' for several seeds, '0.412' for one (3 significant digits, zeros kept)."""
     if point["seeds"] > 1:
-        return f"{point['error']:.3g}±{point['error_std']:.2g}"
-    return f"{point['error']:.3g}"
+        return f"{point['error']:#.3g}±{point['error_std']:.2g}"
+    return f"{point['error']:#.3g}"
 
 
 def models(res: dict) -> list[str]:
@@ -91,7 +96,7 @@ def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[
 def efficiency_line(eff: dict) -> str:
     """One sentence on the data-efficiency factor, e.g.
     '1e-2 reached with 64 (fine-tuned) vs 8192 (scratch) -> 128x fewer examples'."""
-    t = fmt_lr(eff["target"])
+    t = fmt_target(eff["target"])
     src = f" from {eff['source']}" if eff.get("source") else ""
     if eff["factor"] is None:
         if "not_reached" in (eff.get("scratch_status"), eff.get("finetune_status")):

@@ -103,7 +103,7 @@ def test_table_rows_and_series(res):
     assert [r[0] for r in rows] == ["8", "16", "32", "64", "128", "256"]
     assert rows[0][1].startswith("0.177±0 (lr 1e-3)")
     assert "(lr 1e-4)" in rows[0][2]
-    assert rows[0][3] == "0.2" and rows[1][3] == ""
+    assert rows[0][3] == "0.200" and rows[1][3] == ""
     assert rows[-1][2] == "(running)"
     series = dict(curve_series(res))
     assert [n for n, _, _ in series["scratch"]] == NS
@@ -116,7 +116,7 @@ def test_table_marks_queued_and_partly_finished_points():
             rec("scratch", 16, 1e-3, 0, 0, state="queued"), rec("zeroshot", None, None, 0, 0, state="queued")]
     res = sweep_results(runs, "s")
     _, rows = table(res, "tiny", with_lr=False)
-    assert rows == [["8", "0.2 +", "(queued)"], ["16", "(queued)", ""]]
+    assert rows == [["8", "0.200 +", "(queued)"], ["16", "(queued)", ""]]
     assert efficiency_line(res["efficiency"]).startswith("1e-2: no factor yet:")
 
 

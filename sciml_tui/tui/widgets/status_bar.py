@@ -14,8 +14,14 @@ class StatusBar(Static):
     def __init__(self, **kw) -> None:
         super().__init__("", **kw)
         self._key: tuple = ()
+        self._args: tuple = ()
+
+    def on_resize(self) -> None:
+        if self._args:
+            self.show(*self._args)
 
     def show(self, workspace: Path, resources: list[tuple[str, str]]) -> None:
+        self._args = (workspace, resources)
         key = (str(workspace), tuple(resources), self.size.width)
         if key == self._key:
             return

@@ -20,7 +20,7 @@ def build_app(ws: Path, poll_interval: float = 0.05) -> SciMLApp:
                     label="~/studies/fixture")
 
 
-async def settle(pilot, cond=lambda app: app.snapshot is not None, tries: int = 200) -> None:
+async def settle(pilot, cond=lambda app: app.snapshot is not None, tries: int = 1000) -> None:
     """Pause until `cond(app)` holds (the poller delivered), then let the UI process it."""
     for _ in range(tries):
         await pilot.pause(0.02)

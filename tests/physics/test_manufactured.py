@@ -108,3 +108,19 @@ def test_wavenumbers_match_seed_layout():
     assert k.kx2[0].tolist() == [0, 1, 4, 9, 16]
     assert k.kx[0, -1] == 0 and k.ky[4, 0] == 0  # odd powers vanish at Nyquist
     assert k.weight[0].tolist() == [1, 2, 2, 2, 1]
+
+
+@pytest.mark.parametrize("n", [32, 128])
+def test_advdiff_fast_path_matches_full_spectrum_solve(n):
+    from sciml_tui.physics.sources import draw_amplitudes, lattice_source
+    from sciml_tui.physics.systems import solve_advdiff
+
+    rng = np.random.default_rng(5)
+    f = lattice_source(draw_amplitudes(rng, np.full(16, 0.6)), n, remove_mean=True)
+    e, th, ph = rng.uniform(1, 5, 16), rng.uniform(0, TP, 16), rng.uniform(0, TP, 16)
+    target = rng.uniform(0.2, 5, 16)
+    u, tensor, psi = solve_advdiff(f, e, th, ph, target)
+    u_full, psi_full = solve_advdiff_tensor(np.fft.rfft2(f), tensor, n)
+    assert np.abs(u - u_full).max() < 1e-12 * np.abs(u_full).max()
+    assert np.abs(psi / psi_full - 1).max() < 1e-8
+    assert np.abs(psi / target - 1).max() < 1e-5  # float32 coefficients bound the match

@@ -237,13 +237,13 @@ def logs_cmd(
     if not path.exists():
         path = run_dir / "stdout.log"
     text = log_tail(run_dir, lines)
+    pos = path.stat().st_size if path.exists() else 0
     if text:
         typer.echo(text)
     elif not follow:
         typer.echo(f"(no log yet in {run_dir})", err=True)
     if not follow:
         return
-    pos = path.stat().st_size if path.exists() else 0
     try:
         while True:
             if path.exists() and path.stat().st_size > pos:
@@ -252,8 +252,8 @@ def logs_cmd(
                     chunk = fh.read()
                     pos = fh.tell()
                 typer.echo(chunk, nl=False)
-            elif (run_dir / "result.json").exists() and not path.exists():
-                break
+            elif (run_dir / "result.json").exists():
+                break  # finished and fully printed
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass

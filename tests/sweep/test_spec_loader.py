@@ -108,7 +108,7 @@ def _check(path: Path) -> None:
         assert str(exc).strip() and "Traceback" not in str(exc)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(tree=trees)
 def test_random_structures_give_a_clear_error_or_a_spec(tmp_path, tree):
     path = tmp_path / "h.yaml"

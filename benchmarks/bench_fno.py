@@ -132,10 +132,10 @@ def cpu_bench(args) -> None:
           f"modes {args.modes}, {threads} threads, tuned allocator")
     res = run_child("compare", args, good)
     base = res["step_s"]["ours"]
-    print(f"{'model':<18} {'params':>11} {'ms/step':>9} {'samples/s':>10} {'ours is':>9}")
+    print(f"{'model':<18} {'params':>11} {'ms/step':>9} {'samples/s':>10} {'ours faster':>12}")
     for name, s in res["step_s"].items():
         ratio = s / base
-        print(f"{name:<18} {res['params'][name]:>11,} {s * 1e3:>9.1f} {args.batch / s:>10.1f} {ratio:>8.2f}x")
+        print(f"{name:<18} {res['params'][name]:>11,} {s * 1e3:>9.1f} {args.batch / s:>10.1f} {ratio:>11.2f}x")
     if res["neuralop_error"]:
         print(f"neuraloperator not available ({res['neuralop_error']}): only our numbers are shown")
     if args.skip_env:

@@ -71,3 +71,17 @@ def test_fno_output_shape_at_several_resolutions():
     model = FNO2d(4, 8, 4)
     for n in (16, 32):
         assert model(torch.randn(2, 4, n, n)).shape == (2, 1, n, n)
+
+
+def test_bf16_autocast_leaves_the_fft_path_in_fp32():
+    from sciml_tui.learning.trainer import autocast_for
+
+    torch.manual_seed(0)
+    conv = SpectralConv2d(4, 4, 4)
+    x = torch.randn(2, 4, 16, 16)
+    with autocast_for("bf16", x.device):
+        inside = conv(x)
+        model_out = FNO2d(4, 8, 4)(x)
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, conv(x), rtol=0, atol=0)
+    assert model_out.dtype == torch.bfloat16  # the pointwise layers did run in bf16

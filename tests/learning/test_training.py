@@ -116,3 +116,15 @@ def test_bad_config_names_file_and_key(tmp_path):
     assert entry_main([str(run)]) == 1
     msg = read_result(run)["message"]
     assert "config.yaml" in msg and "recipe.lr" in msg
+
+
+def test_bf16_precision_flag_trains_on_cpu(poisson_data, tmp_path):
+    r = run_in_dir(write_run(tmp_path / "bf16", base_config(poisson_data, precision="bf16", recipe={"epochs": 2})))
+    assert r["status"] == "done" and 0 < r["test_error"] < 10
+
+
+def test_cuda_device_without_cuda_is_a_clear_failure(poisson_data, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    r = run_in_dir(write_run(tmp_path / "cuda", base_config(poisson_data, device="cuda")))
+    assert r["status"] == "failed" and "CUDA is not available" in r["message"]

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from sciml_tui.cli.app import app
-from sciml_tui.cli.common import JsonOpt, is_tty, print_json
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, default_workspace, is_tty, print_json
 from sciml_tui.errors import ConfigError, UserError
 
 
@@ -93,16 +93,17 @@ class _RichEvents:
         self.progress.stop()
 
 
-def _default_run_dir(config: Path) -> Path:
-    return Path("runs") / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+def _default_run_dir(workspace: Path, config: Path) -> Path:
+    return workspace / "runs" / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 @app.command("train")
 def train_cmd(
     config: Annotated[Path, typer.Argument(help="Run config (YAML): mode, data, model, recipe, ...")],
-    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default runs/<config>-<time>).")] = None,
+    run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default WORKSPACE/runs/<config>-<time>).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir from its last checkpoint.")] = False,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. recipe.lr=1e-4.")] = None,
+    workspace: WorkspaceOpt = None,  # type: ignore[assignment]
     as_json: JsonOpt = False,
 ) -> None:
     """Train one run in the foreground (pre-train, fine-tune, scratch or zero-shot)."""
@@ -115,7 +116,7 @@ def train_cmd(
     cfg = parse_config(apply_overrides(raw, sets or [], str(config)), str(config))
     if resume and run_dir is None:
         raise UserError("--resume needs --run-dir (the run to continue)")
-    run_dir = run_dir or _default_run_dir(config)
+    run_dir = run_dir or _default_run_dir(workspace or default_workspace(), config)
     if not resume and ((run_dir / "checkpoints").exists() or (run_dir / "result.json").exists()):
         raise UserError(f"{run_dir} already holds a run: use --resume to continue it, or another --run-dir")
     write_config(run_dir, cfg)

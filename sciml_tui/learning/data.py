@@ -228,7 +228,11 @@ def mixture_counts(pools: list[int], weights: list[float], total: Optional[int])
 
 
 def load_splits(paths: list[Path], split: str, weights: list[float], total: Optional[int]) -> list[Split]:
-    """Read `split` (train/val/test) of each dataset folder, mixed by weights."""
+    """Read `split` (train/val/test) of each dataset folder.
+
+    Training sets are mixed by the weights; val/test sets are evaluation sets, so they are
+    taken whole (or, with a cap, in equal shares per dataset).
+    """
     files = [Path(p) / f"{split}.h5" for p in paths]
     if len(files) == 1:
         return [read_split(files[0], total)]
@@ -240,5 +244,9 @@ def load_splits(paths: list[Path], split: str, weights: list[float], total: Opti
             raise UserError(f"dataset file not found: {fpath}")
         with h5py.File(fpath, "r") as fh:
             pools.append(int(fh["fields"].shape[0]) if "fields" in fh else 0)
+    if split != "train":
+        if total is None:
+            return [read_split(fpath) for fpath in files]
+        weights = [1.0] * len(files)
     counts = mixture_counts(pools, weights, total)
     return [read_split(fpath, c) for fpath, c in zip(files, counts)]

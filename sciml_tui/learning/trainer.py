@@ -227,6 +227,7 @@ class Trainer:
                     recorded = float(loss.detach())  # one host sync per recorded step only
                     if metrics:
                         metrics.add_step({"step": step, "epoch": epoch, "loss": recorded})
+                        metrics.maybe_flush()  # a time check; long epochs still show progress
                 self.events.step(epoch, s + 1, recorded)
             train_loss = float(all_reduce_sum(loss_sum, dist_info)) / (steps_per_epoch * dist_info.world)
             lr = opt.param_groups[0]["lr"]

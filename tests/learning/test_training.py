@@ -128,3 +128,23 @@ def test_cuda_device_without_cuda_is_a_clear_failure(poisson_data, tmp_path):
         pytest.skip("this machine has CUDA")
     r = run_in_dir(write_run(tmp_path / "cuda", base_config(poisson_data, device="cuda")))
     assert r["status"] == "failed" and "CUDA is not available" in r["message"]
+
+
+def test_mixture_pretraining_in_the_union_layout_then_finetune(tmp_path):
+    a = make_dataset(tmp_path / "p", "poisson", n=16, sizes=(16, 4, 4))
+    b = make_dataset(tmp_path / "h", "helmholtz", n=16, sizes=(16, 4, 4), lo=1, hi=3)
+    mix = base_config(a, mode="pretrain", layout="union", n_train=16, recipe={"epochs": 2})
+    mix["data"] = [{"path": str(a), "weight": 3}, {"path": str(b), "weight": 1}]
+    pre = write_run(tmp_path / "mix", mix)
+    r = run_in_dir(pre)
+    assert r["status"] == "done" and r["n_train"] == 16
+    best = load_checkpoint(pre / "checkpoints/best.pt")
+    assert best["channels"] == ["f", "D11", "D22", "D12", "a1", "a2", "omega"] and best["arch"]["in_channels"] == 7
+    assert best["systems"] == ["helmholtz", "poisson"] and len(best["scales"]["coef"]) == 6
+    ckpt = str(pre / "checkpoints/best.pt")
+    ft = run_in_dir(write_run(tmp_path / "ft", {**base_config(b, mode="finetune", layout="union", n_train=8),
+                                                 "init_checkpoint": ckpt}))
+    assert ft["status"] == "done"
+    compact = run_in_dir(write_run(tmp_path / "ftc", {**base_config(b, mode="finetune", n_train=8),
+                                                       "init_checkpoint": ckpt}))
+    assert compact["status"] == "failed" and "layout: union" in compact["message"]

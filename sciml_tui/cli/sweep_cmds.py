@@ -82,7 +82,10 @@ def _print_results(ws: Any, sweeps: list[str]) -> None:
     except ImportError:
         return
     for name in sweeps:
-        Console().print(render_results(sweep_results(ws.runs(sweep=name), name)))
+        target = (ws.sweep(name) or {}).get("target") or 1e-2
+        Console().print(render_results(sweep_results(ws.runs(sweep=name), name, target=target)))
+        if target != 1e-2:
+            typer.echo(f"(data efficiency at the sweep's target {target:g}; `sciml results {name} --target EPS` for another)")
 
 
 def _foreground(ws: Any, names: list[str], start: Any, todo: Optional[int] = None) -> None:

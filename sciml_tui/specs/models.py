@@ -18,6 +18,7 @@ sweeps:                  # name -> downstream grid
     recipe: {epochs: 60}
     n_val: 64
     n_test: 64
+    target: 0.01           # eps of the data-efficiency factor shown by results
 ```
 Unknown keys are errors. Cross references (dataset, mixture, pre-training and preset names)
 are checked by `sciml_tui.specs.loader`, which reports every problem with its line.
@@ -104,6 +105,8 @@ class SweepSpec(_Strict):
     recipe: RecipeConfig = RecipeConfig()
     n_val: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
     n_test: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
+    # the error eps at which results report N_scratch(eps) / N_finetuned(eps)
+    target: float = Field(1e-2, gt=0, lt=10)
 
 
 class Spec(_Strict):

@@ -85,6 +85,7 @@ class Plan:
     spec_hash: str
     experiment: str
     sweeps: dict[str, list[str]]
+    targets: dict[str, float] = field(default_factory=dict)
     datasets: list[DatasetUnit] = field(default_factory=list)
     runs: list[RunUnit] = field(default_factory=list)  # pre-training first, then points
 
@@ -237,6 +238,7 @@ def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[s
                                          seed=seed, parent=parent.id if parent else None, datasets=[down.id])
                             ids.append(u.id)
         plan.sweeps[sname] = ids
+        plan.targets[sname] = sw.target
     plan.datasets = list(dsets.values())
     plan.runs = sorted(runs.values(), key=lambda r: r.role != "pretrain")
     return plan

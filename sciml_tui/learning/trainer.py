@@ -118,8 +118,9 @@ class Trainer:
 
     def _arch(self, init: Optional[dict], in_channels: int) -> dict:
         m = self.cfg.model
-        if init is not None and "model" not in self.cfg.model_fields_set:
-            return dict(init["arch"])  # a fine-tune / zero-shot config may leave the model to the checkpoint
+        if init is not None and (m == RunConfig.model_fields["model"].default or "model" not in self.cfg.model_fields_set):
+            # a fine-tune / zero-shot config that leaves the model at its default takes the checkpoint's
+            return dict(init["arch"])
         width, modes = resolve_model(m.preset, m.width, m.modes)
         return {"in_channels": in_channels, "width": width, "modes": modes, "layers": m.layers, "out_channels": 1}
 

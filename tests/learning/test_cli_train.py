@@ -56,3 +56,18 @@ def test_bad_config_is_one_line_naming_file_and_key(tmp_path, poisson_data):
     junk = runner.invoke(app, ["train", str(tmp_path / "junk.yaml")])
     assert junk.exit_code == 2 and "junk.yaml" in junk.output and "Traceback" not in junk.output
     assert not (tmp_path / "r").exists()
+
+
+def test_finetune_config_without_model_takes_the_checkpoint_architecture(poisson_data, tmp_path):
+    pre_cfg = tmp_path / "pre.yaml"
+    pre_cfg.write_text(yaml.safe_dump(base_config(poisson_data, mode="pretrain", model={"width": 10, "modes": 3},
+                                                  recipe={"epochs": 1})))
+    assert runner.invoke(app, ["train", str(pre_cfg), "--run-dir", str(tmp_path / "pre")]).exit_code == 0
+    ft = base_config(poisson_data, mode="finetune", n_train=8, recipe={"epochs": 1})
+    del ft["model"]
+    ft["init_checkpoint"] = str(tmp_path / "pre" / "checkpoints" / "best.pt")
+    ft_cfg = tmp_path / "ft.yaml"
+    ft_cfg.write_text(yaml.safe_dump(ft))
+    res = runner.invoke(app, ["train", str(ft_cfg), "--run-dir", str(tmp_path / "ft"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["params"] == read_result(tmp_path / "pre")["params"]

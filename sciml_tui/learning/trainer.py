@@ -71,6 +71,22 @@ def evaluate(model: torch.nn.Module, data: FieldSet, batch: int, device: torch.d
     return float(total) / max(1, len(data))
 
 
+def _rng_state() -> dict:
+    """Global RNG states (the recipe draws nothing from them after init; kept for exactness)."""
+    state = {"cpu": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: Optional[dict]) -> None:
+    if not state:
+        return
+    torch.set_rng_state(state["cpu"])
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
 class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path, events: Optional[TrainingEvents] = None) -> None:
         self.cfg = cfg
@@ -195,6 +211,7 @@ class Trainer:
             best_state = self._best_state_for_resume(best_state)
             start_epoch, best_val, best_epoch = last["epoch"] + 1, last["best_val_error"], last["best_epoch"]
             elapsed, step = last["elapsed_s"], last["global_step"]
+            _set_rng_state(last.get("rng"))
             if metrics:
                 metrics.restore(last.get("metrics_epochs", []), last.get("metrics_steps", []))
             self.events.message(f"resumed from {last_path} after epoch {last['epoch']}")
@@ -230,6 +247,8 @@ class Trainer:
                         metrics.add_step({"step": step, "epoch": epoch, "loss": recorded})
                         metrics.maybe_flush()  # a time check; long epochs still show progress
                 self.events.step(epoch, s + 1, recorded)
+                if recorded is not None and not math.isfinite(recorded) and not dist_info.active:
+                    break  # the epoch sum is non-finite too: reported as diverged below
             train_loss = float(all_reduce_sum(loss_sum, dist_info)) / (steps_per_epoch * dist_info.world)
             lr = opt.param_groups[0]["lr"]
             if not math.isfinite(train_loss):
@@ -258,7 +277,7 @@ class Trainer:
                 ck.save_checkpoint(last_path, {
                     **self._meta(), "model": core.state_dict(), "epoch": epoch, "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict() if sched is not None else None, "best_val_error": best_val,
-                    "best_epoch": best_epoch, "elapsed_s": elapsed, "global_step": step,
+                    "best_epoch": best_epoch, "elapsed_s": elapsed, "global_step": step, "rng": _rng_state(),
                     "metrics_epochs": list(metrics.epochs) + [row], "metrics_steps": list(metrics.steps)})
             if metrics:
                 metrics.add_epoch(row)

@@ -53,9 +53,15 @@ class SpectralConv2d(nn.Module):
         return wt.permute(0, 3, 4, 1, 2).reshape(2 * self.modes, self.modes, self.in_channels, self.out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_grid(*x.shape[-2:])
+        return self._fourier(x)
+
+    # Inductor cannot yet lower the complex slicing in this backward; with torch.compile the
+    # FFT path stays eager (it is FFT- and matmul-bound anyway) and the pointwise layers compile.
+    @torch.compiler.disable
+    def _fourier(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
         m = self.modes
-        self.check_grid(h, w)
         dtype = x.dtype
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.float()

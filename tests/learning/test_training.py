@@ -148,3 +148,12 @@ def test_mixture_pretraining_in_the_union_layout_then_finetune(tmp_path):
     compact = run_in_dir(write_run(tmp_path / "ftc", {**base_config(b, mode="finetune", n_train=8),
                                                        "init_checkpoint": ckpt}))
     assert compact["status"] == "failed" and "layout: union" in compact["message"]
+
+
+@pytest.mark.slow
+def test_compile_flag_trains_and_matches_eager(poisson_data, tmp_path):
+    eager = run_in_dir(write_run(tmp_path / "eager", base_config(poisson_data, recipe={"epochs": 1})))
+    compiled = run_in_dir(write_run(tmp_path / "compiled", base_config(poisson_data, compile=True,
+                                                                        recipe={"epochs": 1})))
+    assert compiled["status"] == "done", compiled["message"]
+    assert compiled["test_error"] == pytest.approx(eager["test_error"], rel=1e-3)

@@ -186,17 +186,21 @@ class FieldSet:
         return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
 
+def _cat(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)  # no copy of a 4 GiB split
+
+
 def normalize(splits: list[Split], layout: str, scales: dict, device: torch.device) -> FieldSet:
     """Apply the scales to the splits (concatenated) and place the tensors on `device`."""
-    f = np.concatenate([s.f for s in splits])
-    coef = np.concatenate([layout_coefficients(s, layout) for s in splits])
+    f = _cat([s.f for s in splits])
+    coef = _cat([layout_coefficients(s, layout) for s in splits])
     if coef.shape[1] != len(scales["coef"]):
         raise UserError(f"data has {coef.shape[1]} coefficient channels, the normalization has {len(scales['coef'])}")
     s = (f_measure(f) / scales["f"]).astype(np.float32)
     s[s == 0] = 1.0
     f_n = f / s[:, None, None]
     coef_n = coef / s[:, None] / np.asarray(scales["coef"], dtype=np.float32)[None, :]
-    u = np.concatenate([sp.u for sp in splits])
+    u = _cat([sp.u for sp in splits])
     bytes_needed = f_n.nbytes + u.nbytes
     host = device.type == "cuda" and not _fits_on_gpu(device, bytes_needed)
     where = torch.device("cpu") if host else device

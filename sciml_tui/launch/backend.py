@@ -164,10 +164,15 @@ def detect_gpus() -> list[str]:
     return [str(i) for i, line in enumerate(l for l in out.splitlines() if l.startswith("GPU "))]
 
 
+MAX_CPU_SLOTS = 8
+
+
 def make_slots(gpus: Optional[list[str]] = None, per_gpu: int = 1, max_parallel: Optional[int] = None,
-               cores: Optional[int] = None, threads_per_run: int = 2) -> list[Slot]:
+               cores: Optional[int] = None, threads_per_run: int = 1) -> list[Slot]:
     """Slots: `per_gpu` per GPU; without GPUs, CPU slots of `threads_per_run` cores each.
 
+    On CPU the default is one single-threaded run per core (at most 8 runs): sweep points are
+    independent, and small FNOs gain less from a second thread than from a second run.
     `max_parallel` caps the number of slots (on CPU it also sets how the cores are shared).
     """
     gpus = detect_gpus() if gpus is None else gpus
@@ -176,6 +181,6 @@ def make_slots(gpus: Optional[list[str]] = None, per_gpu: int = 1, max_parallel:
         slots = [Slot(f"gpu{g}#{k}" if per_gpu > 1 else f"gpu{g}", gpu=g) for g in gpus for k in range(per_gpu)]
         return slots[: max_parallel] if max_parallel else slots
     cores = cores or os.cpu_count() or 1
-    count = max_parallel or max(1, cores // threads_per_run)
+    count = max_parallel or min(MAX_CPU_SLOTS, max(1, cores // threads_per_run))
     threads = max(1, cores // count)
     return [Slot(f"cpu{i}", threads=threads) for i in range(count)]

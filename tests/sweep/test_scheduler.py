@@ -138,9 +138,10 @@ def test_slots(monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert [s.name for s in make_slots(gpus=["0", "1"], per_gpu=2)] == ["gpu0#0", "gpu0#1", "gpu1#0", "gpu1#1"]
     assert [s.device for s in make_slots(gpus=["3"])] == ["cuda:3"]
-    cpu = make_slots(gpus=[], cores=8)
+    cpu = make_slots(gpus=[], cores=8, threads_per_run=2)
     assert len(cpu) == 4 and {s.threads for s in cpu} == {2}
-    assert [s.threads for s in make_slots(gpus=[], cores=2)] == [2]
-    assert [s.threads for s in make_slots(gpus=[], cores=2, max_parallel=2)] == [1, 1]
+    assert [s.threads for s in make_slots(gpus=[], cores=2)] == [1, 1]
+    assert len(make_slots(gpus=[], cores=64)) == 8
+    assert [s.threads for s in make_slots(gpus=[], cores=2, max_parallel=1)] == [2]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5")
     assert [s.gpu for s in make_slots()] == ["2", "5"]

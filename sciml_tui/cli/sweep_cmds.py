@@ -63,7 +63,7 @@ class _Progress:
         else:
             line = f"{kind} {p['id']}" + (f" on {p['device']}" if p.get("device") else "") + (" (resume)" if p.get("resume") else "")
         if self.bar is not None:
-            self.bar.console.print(line)
+            self.bar.console.print(line, highlight=False, markup=False)
             self.bar.update(self.task, completed=self.done, description=f"{kind} {p.get('id', '')}"[:40])
         else:
             typer.echo(line)

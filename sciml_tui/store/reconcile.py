@@ -19,6 +19,7 @@ from sciml_tui.store.workspace import WorkspaceStore
 LOG_TAIL_LINES = 30
 RESULT_STATES = {"done", "diverged", "failed"}
 ACTIVE_STATES = {"running", "queued"}
+LAUNCH_GRACE_S = 30.0
 
 
 def read_result_json(run_dir: str | Path) -> Optional[dict[str, Any]]:
@@ -89,6 +90,10 @@ def reconcile(ws: WorkspaceStore, alive: Optional[Callable[[dict[str, Any]], boo
             continue  # not launched (or launched and alive: the scheduler adopts it)
         if result is None and alive is not None and alive(rec):
             continue
+        started = rec.get("started_at")
+        if (result is None and not (run_dir / "launch.json").exists() and isinstance(started, (int, float))
+                and time.time() - started < LAUNCH_GRACE_S):
+            continue  # the scheduler marked it running and is starting its process right now
         fields = finished_fields(run_dir)
         if fields is not None:
             updates[rec["id"]] = fields

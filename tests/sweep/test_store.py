@@ -77,3 +77,29 @@ def test_lineage_goes_finetune_pretrain_mixture_datasets(tmp_path):
         tx.upsert("runs", {"id": "ft", "parent": "pre", "datasets": ["d3"]})
     kinds = [(x["kind"], x.get("id") or x.get("name")) for x in ws.lineage("ft")]
     assert kinds == [("run", "ft"), ("run", "pre"), ("mixture", "mix"), ("dataset", "d1"), ("dataset", "d2")]
+
+
+def test_reconcile_fails_dead_runs_takes_results_and_spares_runs_being_launched(tmp_path):
+    import time
+
+    from sciml_tui.atomic import write_json
+    from sciml_tui.store import reconcile
+
+    ws = WorkspaceStore(tmp_path)
+    dirs = {k: tmp_path / "runs" / k for k in ("dead", "finished", "starting", "queued")}
+    for d in dirs.values():
+        d.mkdir(parents=True)
+    write_json(dirs["dead"] / "launch.json", {"pid": 2**22 + 12345, "backend": "local"})
+    (dirs["dead"] / "train.log").write_text("epoch 1\nepoch 2\nTraceback: boom\n")
+    write_json(dirs["finished"] / "launch.json", {"pid": 2**22 + 12345, "backend": "local"})
+    write_json(dirs["finished"] / "result.json", {"status": "diverged", "test_error": None, "best_val_error": 0.3,
+                                                  "message": "loss became nan"})
+    with ws.transaction() as tx:
+        for k, d in dirs.items():
+            tx.upsert("runs", {"id": k, "state": "queued" if k == "queued" else "running", "run_dir": str(d),
+                               "started_at": time.time() - (1 if k == "starting" else 100)})
+    assert sorted(reconcile(ws)) == ["dead", "finished"]
+    runs = {r["id"]: r for r in ws.runs()}
+    assert runs["dead"]["state"] == "failed" and runs["dead"]["log_tail"].endswith("Traceback: boom")
+    assert runs["finished"]["state"] == "diverged" and runs["finished"]["message"] == "loss became nan"
+    assert runs["starting"]["state"] == "running" and runs["queued"]["state"] == "queued"

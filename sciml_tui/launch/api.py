@@ -49,7 +49,7 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
             if r.run_dir.exists():
                 shutil.rmtree(r.run_dir)
     with ws.transaction() as tx:
-        tx.upsert("experiments", {"name": plan.experiment, "spec_path": str(plan.spec_path),
+        tx.upsert("experiments", {"name": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                   "spec_hash": plan.spec_hash, "loaded_at": now})
         for d in plan.datasets:
             rec = d.record()
@@ -59,7 +59,7 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
             tx.upsert("datasets", rec)
         for name, ids in plan.sweeps.items():
             cur = tx.get("sweeps", name) or {}
-            tx.upsert("sweeps", {"name": name, "experiment": plan.experiment, "spec_path": str(plan.spec_path),
+            tx.upsert("sweeps", {"name": name, "experiment": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                  "created_at": cur.get("created_at", now), "run_ids": ids,
                                  "target": plan.targets.get(name, 1e-2),
                                  "state": cur.get("state") or "planned"})

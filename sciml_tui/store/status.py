@@ -2,7 +2,7 @@
 
 `collect(ws, sweep)` returns `{"sweeps": [...], "runs": [...]}` (the `--json` shape); each run
 row has id, sweep, init, model, n_train, lr, seed, state, device, epoch, epochs, elapsed_s,
-val_error (last), test_error. Without `sweep`, runs lists only active and failed runs.
+val_error (last), test_error. Without `sweep`, runs lists only running and failed runs.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def collect(ws: WorkspaceStore, sweep: Optional[str] = None, do_reconcile: bool 
         ids = rec.get("run_ids") or [] if rec else [i for i, r in runs.items() if r.get("sweep") == sweep]
         chosen = [runs[i] for i in ids if i in runs]
     else:
-        chosen = [r for r in runs.values() if r.get("state") in ACTIVE + ("failed",)]
+        chosen = [r for r in runs.values() if r.get("state") in ("running", "failed")]
     return {"sweeps": sweeps, "runs": [_row(r, now) for r in chosen]}
 
 

@@ -24,6 +24,7 @@ def atomic_path(final: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, shared_file_mode())  # mkstemp makes 0600; keep the umask's mode
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, final)
@@ -32,6 +33,20 @@ def atomic_path(final: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator
         with contextlib.suppress(FileNotFoundError):
             tmp_path.unlink()
         raise
+
+
+def shared_file_mode() -> int:
+    """The mode a plain `open(path, "w")` would give a new file under the current umask."""
+    return 0o666 & ~_UMASK
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 
 
 def write_bytes(final: str | os.PathLike[str], data: bytes) -> None:

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
+from sciml_tui.atomic import shared_file_mode
 from sciml_tui.errors import UserError
 from sciml_tui.physics.blocks import (
     ADVDIFF_E_RANGE,
@@ -253,7 +254,7 @@ def generate_dataset(
             if system == "helmholtz":
                 entry["rejections"] = attrs["rejections"]
             summary["splits"][split] = entry
-        mode = 0o666 & ~_umask()
+        mode = shared_file_mode()
         for split in SPLITS:
             os.chmod(temps[split], mode)  # mkstemp makes 0600; datasets are shared files
             with open(temps[split], "rb+") as fh:
@@ -269,12 +270,6 @@ def generate_dataset(
     summary["elapsed_s"] = round(elapsed, 3)
     summary["samples_per_s"] = round(total / elapsed, 1) if elapsed > 0 else None
     return summary
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _content(hashes: dict[str, str]) -> str:

@@ -26,8 +26,10 @@ def results_cmd(
     target: Annotated[float, typer.Option(
         "--target", help="Target test error eps for the data-efficiency factor.")] = 1e-2,
 ) -> None:
-    """Error vs downstream examples N per (init, model), lr chosen by validation, mean and
-    spread over seeds, power-law fits, and N_scratch(eps) / N_finetuned(eps)."""
+    """Error-vs-N tables per (init, model), lr chosen by validation, fits and data efficiency.
+
+    Mean and spread over seeds, power-law fits, and N_scratch(eps) / N_finetuned(eps).
+    """
     from sciml_tui.results import export_plot, sweep_results, to_csv, to_json
     from sciml_tui.store import WorkspaceStore
 

@@ -1,0 +1,50 @@
+"""Every spec shipped in experiments/ validates and expands into the plan it promises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sciml_tui.launch import plan_sweep
+
+SPECS = sorted((Path(__file__).parent.parent / "experiments").glob("*.yaml"))
+
+
+def test_specs_are_shipped():
+    assert {p.name for p in SPECS} >= {"quickstart.yaml", "ood-poisson.yaml", "mixture-all.yaml",
+                                       "model-sizes.yaml"}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_spec_plans_without_writing(spec, tmp_path):
+    plan = plan_sweep(spec, tmp_path)
+    assert plan.runs, "a spec without runs"
+    assert not any(tmp_path.iterdir()), "a dry plan wrote into the workspace"
+    todo = plan.to_run()
+    assert todo["generate"] and todo["pretrain"] and todo["points"]
+
+
+def test_quickstart_is_the_headline_study_scaled_down(tmp_path):
+    plan = plan_sweep(SPECS[0].parent / "quickstart.yaml", tmp_path)
+    points = [r for r in plan.runs if r.record()["role"] == "sweep"]
+    inits = {r.record()["init"] for r in points}
+    assert inits == {"scratch", "finetune", "zeroshot"}
+    assert len({r.record()["n_train"] for r in points if r.record()["init"] == "scratch"}) >= 5
+
+
+def test_mixture_finetunes_use_the_union_layout(tmp_path):
+    plan = plan_sweep(SPECS[0].parent / "mixture-all.yaml", tmp_path, sweeps=["mix-poisson"])
+    recs = [r.record() for r in plan.runs]
+    by_id = {r["id"]: r for r in recs}
+    mix_ft = [r for r in recs if r["init"] == "finetune" and by_id[r["parent"]]["config"]["layout"] == "union"]
+    assert mix_ft and all(r["config"]["layout"] == "union" for r in mix_ft)
+    assert all(r["config"]["layout"] == "compact" for r in recs if r["init"] == "scratch")
+
+
+def test_model_sizes_pair_each_finetune_with_its_own_pretraining(tmp_path):
+    plan = plan_sweep(SPECS[0].parent / "model-sizes.yaml", tmp_path, sweeps=["sizes-poisson"])
+    recs = {r.record()["id"]: r.record() for r in plan.runs}
+    fts = [r for r in recs.values() if r["init"] == "finetune"]
+    assert {r["model"] for r in fts} == {"fno-64k", "fno-1m", "fno-17m", "fno-268m"}
+    assert all(recs[r["parent"]]["model"] == r["model"] for r in fts)

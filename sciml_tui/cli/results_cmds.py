@@ -23,8 +23,9 @@ def results_cmd(
         "--out", "-o", help="Write the --json / --csv output to FILE instead of stdout.")] = None,
     plot: Annotated[Optional[Path], typer.Option(
         "--plot", help="Also draw the log-log error-vs-N plot to FILE (.png or .svg).")] = None,
-    target: Annotated[float, typer.Option(
-        "--target", help="Target test error eps for the data-efficiency factor.")] = 1e-2,
+    target: Annotated[Optional[float], typer.Option(
+        "--target", help="Target test error eps for the data-efficiency factor "
+                         "(default: the sweep's `target`, else 1e-2).", show_default=False)] = None,
 ) -> None:
     """Error-vs-N tables per (init, model), lr chosen by validation, fits and data efficiency.
 
@@ -35,7 +36,7 @@ def results_cmd(
 
     if json_out and csv_out:
         raise UserError("choose one of --json and --csv")
-    if not (math.isfinite(target) and target > 0):
+    if target is not None and not (math.isfinite(target) and target > 0):
         raise UserError(f"--target must be a positive number, got {target:g}")
     if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
         raise UserError(f"--plot file {plot} must end in .png or .svg")
@@ -50,6 +51,8 @@ def results_cmd(
         known = sorted(str(s.get("name")) for s in ws.sweeps())
         hint = f" (known: {', '.join(known)})" if known else " (no sweeps recorded there yet)"
         raise UserError(f"unknown sweep {sweep!r} in workspace {ws.root}{hint}")
+    if target is None:
+        target = float((ws.sweep(sweep) or {}).get("target") or 1e-2)
     res = sweep_results(runs, sweep, target=target)
 
     data_on_stdout = out is None and (json_out or csv_out)  # then notes go to stderr

@@ -1,8 +1,8 @@
 """The dashboard's only door to the engine rooms (store, launch, results) and to run dirs.
 
 Every function here may block on disk or processes: call them from worker threads, never from
-the UI thread. Engine modules are imported lazily so the dashboard starts fast and keeps
-working (read-only) where a room is missing; nothing here imports torch.
+the UI thread. Engine modules are imported lazily so the dashboard starts fast; nothing here
+imports torch.
 """
 
 from __future__ import annotations
@@ -29,38 +29,14 @@ def _table(data: dict, name: str) -> list[dict]:
 
 
 def load_store(root: Path) -> dict[str, list[dict]]:
-    """Read the workspace store: {"sweeps", "runs", "datasets"} lists of records.
+    """Read the workspace store in one read: {"sweeps", "runs", "datasets"} lists of records.
 
-    Uses the store room's `WorkspaceStore` when present (its reads take no lock), else reads the
-    TinyDB JSON file directly. A missing store gives empty lists; a corrupt one raises UserError.
+    A missing store gives empty lists; a corrupt one raises UserError (reads take no lock).
     """
-    root = Path(root)
-    try:
-        from sciml_tui.store import WorkspaceStore  # type: ignore[attr-defined]
-    except ImportError:
-        WorkspaceStore = None  # noqa: N806
-    if WorkspaceStore is not None:
-        ws = WorkspaceStore(root)
-        if hasattr(ws, "snapshot"):  # all tables from one read
-            snap = ws.snapshot()  # raw TinyDB tables: {doc_id: record}
-            return {k: _table(snap, k) for k in ("sweeps", "runs", "datasets")}
-        return {"sweeps": list(ws.sweeps()), "runs": list(ws.runs()), "datasets": list(ws.datasets())}
-    path = store_path(root)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"sweeps": [], "runs": [], "datasets": []}
-    except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror}") from None
-    if not text.strip():
-        return {"sweeps": [], "runs": [], "datasets": []}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path} is corrupt (line {exc.lineno}: {exc.msg}); restore it from {path.name}.bak") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path} is corrupt (not an object of tables)")
-    return {name: _table(data, name) for name in ("sweeps", "runs", "datasets")}
+    from sciml_tui.store import WorkspaceStore
+
+    snap = WorkspaceStore(Path(root)).snapshot()  # raw TinyDB tables: {doc_id: record}
+    return {k: _table(snap, k) for k in ("sweeps", "runs", "datasets")}
 
 
 def run_dir(root: Path, rec: dict) -> Path:
@@ -127,54 +103,25 @@ def list_specs(root: Path) -> list[Path]:
 # --- results -------------------------------------------------------------------------------
 
 def sweep_results(runs: list[dict], sweep: str, target: float) -> dict:
-    try:
-        from sciml_tui.results import sweep_results as real  # type: ignore[attr-defined]
-    except ImportError:
-        return _fallback_results(runs, sweep, target)
-    return real(runs, sweep, target)
+    from sciml_tui.results import sweep_results as compute
 
-
-def _fallback_results(runs: list[dict], sweep: str, target: float) -> dict:
-    """Means over seeds at the best-val lr; used only until the results room is installed."""
-    import statistics as st
-
-    groups: dict[tuple, dict[float, list[dict]]] = {}
-    for r in runs:
-        if r.get("sweep") != sweep or r.get("state") != "done" or r.get("test_error") is None:
-            continue
-        key = (r.get("init"), r.get("model"), r.get("n_train") if r.get("init") != "zeroshot" else None)
-        groups.setdefault(key, {}).setdefault(r.get("lr"), []).append(r)
-    curves: dict[tuple, dict] = {}
-    for (init, model, n), by_lr in sorted(groups.items(), key=lambda kv: (str(kv[0][0]), str(kv[0][1]), kv[0][2] or 0)):
-        lr, rs = min(by_lr.items(), key=lambda kv: (st.mean(x.get("best_val_error") or 1e9 for x in kv[1]), kv[0] or 0))
-        errs = [x["test_error"] for x in rs]
-        pt = {"n": n, "error": st.mean(errs), "error_std": st.pstdev(errs) if len(errs) > 1 else 0.0,
-              "seeds": len(errs), "lr": lr}
-        curves.setdefault((init, model), {"init": init, "model": model, "points": []})["points"].append(pt)
-    return {"sweep": sweep, "curves": list(curves.values()), "efficiency": {"target": target, "factor": None}}
+    return compute(runs, sweep, target)
 
 
 def export_results(res: dict, path: Path) -> None:
     from sciml_tui import results as R
 
-    fn = {".csv": "export_csv", ".json": "export_json", ".png": "export_plot", ".svg": "export_plot"}[path.suffix]
-    if not hasattr(R, fn):
-        if path.suffix == ".json":
-            from sciml_tui.atomic import write_json
-
-            write_json(path, res)
-            return
-        raise UserError(f"exporting {path.suffix} needs the results module ({fn} is not available)")
-    getattr(R, fn)(res, path)
+    exporter = {".csv": R.export_csv, ".json": R.export_json, ".png": R.export_plot, ".svg": R.export_plot}
+    if path.suffix not in exporter:
+        raise UserError(f"cannot export to {path.name}: use .csv, .json, .png or .svg")
+    exporter[path.suffix](res, path)
 
 
 # --- launch ----------------------------------------------------------------------------------
 
 def _store(root: Path):
-    try:
-        from sciml_tui.store import WorkspaceStore  # type: ignore[attr-defined]
-    except ImportError:
-        raise UserError("the workspace store engine is not installed") from None
+    from sciml_tui.store import WorkspaceStore
+
     return WorkspaceStore(Path(root))
 
 

@@ -53,6 +53,7 @@ class Snapshot:
     error: Optional[str] = None
     specs: list[str] = field(default_factory=list)
     sweep_ids: dict[str, list[str]] = field(default_factory=dict)  # sweep -> its run_ids (store)
+    sweep_targets: dict[str, float] = field(default_factory=dict)  # sweep -> its spec's target error
 
     def sweep_runs(self, sweep: str) -> list[dict]:
         """The sweep's records as `ws.runs(sweep=...)` gives them: its run_ids (shared
@@ -89,6 +90,7 @@ class Poller:
         self._full: dict[str, tuple] = {}  # run id -> (stat, metrics) for watched runs
         self._results_cache: tuple = (None, None)
         self._sweep_ids: dict[str, list[str]] = {}
+        self._sweep_targets: dict[str, float] = {}
         self._seq = 0
         self._last: Optional[Snapshot] = None
 
@@ -114,10 +116,13 @@ class Poller:
         if store_changed:
             self._sweep_ids = {str(s.get("name")): [str(i) for i in s.get("run_ids") or []]
                                for s in self._store["sweeps"]}
+            self._sweep_targets = {str(s.get("name")): float(s["target"]) for s in self._store["sweeps"]
+                                   if isinstance(s.get("target"), (int, float)) and s["target"] > 0}
         results, rkey = self._results(want, records, store_changed)
         specs = [p.name for p in engine.list_specs(self.root)]
         snap = Snapshot(self._seq + 1, records, rows, sweeps, self._store["datasets"], metrics,
-                        results, rkey, self.resources_fn(), self._store_error, specs, self._sweep_ids)
+                        results, rkey, self.resources_fn(), self._store_error, specs, self._sweep_ids,
+                        self._sweep_targets)
         last = self._last
         if (not force and last is not None and last.rows == snap.rows and last.sweeps == snap.sweeps
                 and last.error == snap.error and last.resources == snap.resources

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from sciml_tui.learning.metrics_log import read_metrics, read_result
@@ -57,10 +58,18 @@ def test_ddp_two_cpu_processes_match_one_process(poisson_data, tmp_path):
     env = _env()
     env.pop("RANK", None)
     env.pop("WORLD_SIZE", None)
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           "-m", "sciml_tui.learning.entry", str(run)],
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = subprocess.Popen([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             "-m", "sciml_tui.learning.entry", str(run)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = proc.communicate(timeout=300)
+    finally:  # a hung rendezvous must not leave workers behind (they run in sessions of their own)
+        if proc.poll() is None:
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                child.kill()
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr[-3000:]
     res = read_result(run)
     assert res["status"] == "done" and res["world_size"] == 2
     assert res["test_error"] == pytest.approx(single["test_error"], rel=1e-5)

@@ -13,7 +13,7 @@ from results_records import power_law_runs, rec
 from sciml_tui.cli import app
 from sciml_tui.results import sweep_results
 
-store_mod = pytest.importorskip("sciml_tui.store", reason="the workspace store is not built yet")
+import sciml_tui.store as store_mod
 
 NS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
 runner = CliRunner()
@@ -54,6 +54,16 @@ def test_json_is_exactly_sweep_results(ws):
     assert r.exit_code == 0, r.output
     store = store_mod.WorkspaceStore(ws)
     assert json.loads(r.stdout) == sweep_results(store.runs(sweep="demo"), "demo", target=0.02)
+
+
+def test_target_defaults_to_the_sweeps_own(ws):
+    store = store_mod.WorkspaceStore(ws)
+    store.update_sweep("demo", target=0.02)
+    r = invoke("demo", "-w", ws, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["efficiency"]["target"] == 0.02
+    r = invoke("demo", "-w", ws, "--json", "--target", "0.01")
+    assert json.loads(r.stdout)["efficiency"]["target"] == 0.01
 
 
 def test_csv_to_stdout_and_to_file(ws, tmp_path):

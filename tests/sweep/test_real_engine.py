@@ -16,8 +16,6 @@ from typer.testing import CliRunner
 from sciml_tui.cli import app
 from sciml_tui.store import WorkspaceStore
 
-pytest.importorskip("sciml_tui.learning.entry")
-pytest.importorskip("sciml_tui.physics")
 
 SPEC = """\
 datasets:

@@ -146,7 +146,8 @@ class OverviewScreen(Screen):
         if sweep is None:
             self.notify("no sweep to show", severity="warning")
             return
-        self.app.push_screen(ResultsScreen(sweep))
+        targets = self.app.snapshot.sweep_targets if self.app.snapshot else {}
+        self.app.push_screen(ResultsScreen(sweep, targets.get(sweep, 1e-2)))
 
     def action_launch(self) -> None:
         from sciml_tui.tui.screens.launch import LaunchScreen

@@ -16,7 +16,7 @@ from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
 from sciml_tui.tui.widgets.status_bar import StatusBar
 
-TARGETS = (1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3)
+TARGETS = (5e-1, 2e-1, 1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3)
 INIT_LABEL = {"scratch": "scratch", "finetune": "fine-tuned", "zeroshot": "zero-shot", "pretrain": "pre-train"}
 
 

@@ -19,6 +19,26 @@ DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in 
 MaxParOpt = Annotated[Optional[int], typer.Option("--max-parallel", min=1, help="At most K runs at a time.")]
 GpusOpt = Annotated[Optional[str], typer.Option("--gpus", help="GPU indices to use, e.g. 0,1 (default: all visible).")]
 PerGpuOpt = Annotated[int, typer.Option("--per-gpu", min=1, help="Runs per GPU at once.")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="local (processes on this machine) or slurm (job arrays).")]
+PartitionOpt = Annotated[Optional[str], typer.Option("--partition", help="Slurm partition (--backend slurm).")]
+ArrayLimitOpt = Annotated[Optional[int], typer.Option("--array-limit", help="At most K array tasks at once (%K; --backend slurm).")]
+SlurmOptOpt = Annotated[Optional[list[str]], typer.Option("--slurm-opt", help="Extra sbatch option KEY=VALUE, e.g. time=01:00:00 (repeatable).")]
+
+
+def _slurm_options(partition: Optional[str], array_limit: Optional[int], slurm_opt: Optional[list[str]]) -> Any:
+    from sciml_tui.launch.slurm import SlurmOptions
+
+    return SlurmOptions(partition=partition, array_limit=array_limit, opts=list(slurm_opt or []))
+
+
+def _echo_submitted(out: dict[str, Any]) -> None:
+    jobs = ", ".join(f"{k} array {v}" for k, v in out["jobs"].items() if v)
+    if out["submitted"]:
+        typer.echo(f"submitted {len(out['submitted'])} run(s) to Slurm ({jobs})")
+    else:
+        typer.echo("nothing to submit: every run is finished or still in Slurm")
+    if out.get("skipped"):
+        typer.echo(f"{len(out['skipped'])} run(s) wait on a pre-training that runs locally; resume them later")
 
 
 def _spec_errors(exc: ConfigError) -> None:
@@ -118,9 +138,17 @@ def run_sweep(
     max_parallel: MaxParOpt = None,
     gpus: GpusOpt = None,
     per_gpu: PerGpuOpt = 1,
+    backend: BackendOpt = "local",
+    partition: PartitionOpt = None,
+    array_limit: ArrayLimitOpt = None,
+    slurm_opt: SlurmOptOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Generate missing datasets, pre-train, then run the sweep points of SPEC."""
+    """Generate missing datasets, pre-train, then run the sweep points of SPEC.
+
+    With --backend slurm the runs go to Slurm as job arrays (pre-training first, the points
+    depending on it); --detach returns right after submission.
+    """
     from sciml_tui.launch import launch_sweep, plan_sweep
     from sciml_tui.store import WorkspaceStore
 
@@ -137,18 +165,22 @@ def run_sweep(
         return
     gpu_list = _gpus(gpus)
     names = list(plan.sweeps)
+    sopts = _slurm_options(partition, array_limit, slurm_opt)
     if detach:
         out = launch_sweep(ws, spec, sweeps=names, detach=True, rerun=rerun, max_parallel=max_parallel,
-                           gpus=gpu_list, per_gpu=per_gpu)
+                           gpus=gpu_list, per_gpu=per_gpu, backend=backend, slurm=sopts)
         if json_out:
             print_json(out)
+        elif backend == "slurm":
+            _echo_submitted(out)
+            typer.echo("follow it with `sciml status --watch`")
         else:
             typer.echo(f"scheduler pid {out['scheduler_pid']} runs {', '.join(names)}; log: {out['log']}")
             typer.echo("follow it with `sciml status --watch`")
         return
     def start(ev: Any = None) -> dict[str, Any]:
         return launch_sweep(ws, spec, sweeps=names, detach=False, rerun=rerun, max_parallel=max_parallel,
-                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev)
+                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts)
 
     if json_out:
         print_json(start())
@@ -165,6 +197,10 @@ def resume_cmd(
     max_parallel: MaxParOpt = None,
     gpus: GpusOpt = None,
     per_gpu: PerGpuOpt = 1,
+    backend: BackendOpt = "local",
+    partition: PartitionOpt = None,
+    array_limit: ArrayLimitOpt = None,
+    slurm_opt: SlurmOptOpt = None,
 ) -> None:
     """Run what is missing, failed or cancelled in SWEEP; adopt runs that still run."""
     from sciml_tui.launch import resume
@@ -172,12 +208,17 @@ def resume_cmd(
 
     ws = WorkspaceStore(workspace)
     gpu_list = _gpus(gpus)
+    sopts = _slurm_options(partition, array_limit, slurm_opt)
     if detach:
-        out = resume(ws, sweep, detach=True, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu)
-        typer.echo(f"scheduler pid {out['scheduler_pid']} resumes {sweep}; log: {out['log']}")
+        out = resume(ws, sweep, detach=True, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
+                     backend=backend, slurm=sopts)
+        if backend == "slurm":
+            _echo_submitted(out)
+        else:
+            typer.echo(f"scheduler pid {out['scheduler_pid']} resumes {sweep}; log: {out['log']}")
         return
     _foreground(ws, [sweep], lambda ev: resume(ws, sweep, detach=False, max_parallel=max_parallel, gpus=gpu_list,
-                                               per_gpu=per_gpu, on_event=ev))
+                                               per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts))
 
 
 @app.command("cancel")

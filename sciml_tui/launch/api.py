@@ -13,6 +13,7 @@ from typing import Any, Optional
 from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import LocalBackend, Slot, make_slots
 from sciml_tui.launch.scheduler import Event, Scheduler, install_stop_handlers
+from sciml_tui.launch.slurm import SlurmOptions
 from sciml_tui.specs.plan import Plan, plan_from_file
 from sciml_tui.store import WorkspaceStore, reconcile
 from sciml_tui.store.procs import launch_alive, pid_alive, read_launch
@@ -104,38 +105,63 @@ def run_scheduler(ws: WorkspaceStore, sweeps: list[str], *, max_parallel: Option
 
 def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Optional[list[str]] = None,
                  detach: bool = True, rerun: bool = False, max_parallel: Optional[int] = None,
-                 gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None) -> dict[str, Any]:
+                 gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None,
+                 backend: str = "local", slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
     """Plan, record, and run the spec's sweeps (all of them unless `sweeps` names some).
 
     detach=True starts the scheduler as its own detached process and returns
     `{"sweeps", "scheduler_pid", "log"}` at once; otherwise runs it here and returns
-    `{"sweeps", "counts"}` when done.
+    `{"sweeps", "counts"}` when done. backend="slurm" submits job arrays instead
+    (`sciml_tui.launch.slurm.submit`, returning its dict); without detach it then follows
+    them until they end and adds `counts`.
     """
     ws = _ws(ws)
     plan = plan_sweep(spec_path, ws, sweeps)
     names = list(plan.sweeps)
     if not names:
         raise UserError(f"{spec_path} defines no sweeps")
+    _check_backend(backend, slurm)
     record_plan(ws, plan, rerun=rerun)
-    return _go(ws, names, detach, max_parallel, gpus, per_gpu, on_event)
+    return _go(ws, names, detach, max_parallel, gpus, per_gpu, on_event, backend, slurm)
 
 
 def resume(ws: WorkspaceStore | str, sweep: str, *, detach: bool = True, max_parallel: Optional[int] = None,
-           gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None) -> dict[str, Any]:
+           gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None,
+           backend: str = "local", slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
     """Run what is missing, failed or cancelled in a recorded sweep, adopting live runs."""
     ws = _ws(ws)
+    _check_backend(backend, slurm)
     if ws.sweep(sweep) is None:
         raise UserError(f"no sweep named {sweep!r} in {ws.path}")
-    return _go(ws, [sweep], detach, max_parallel, gpus, per_gpu, on_event)
+    return _go(ws, [sweep], detach, max_parallel, gpus, per_gpu, on_event, backend, slurm)
+
+
+def _check_backend(backend: str, slurm: Optional[SlurmOptions]) -> None:
+    if backend not in ("local", "slurm"):
+        raise UserError(f"unknown backend {backend!r}: use local or slurm")
+    if backend == "local" and slurm is not None and (slurm.partition or slurm.array_limit or slurm.opts):
+        raise UserError("--partition, --array-limit and --slurm-opt need --backend slurm")
 
 
 def _go(ws: WorkspaceStore, names: list[str], detach: bool, max_parallel: Optional[int],
-        gpus: Optional[list[str]], per_gpu: int, on_event: Optional[Event]) -> dict[str, Any]:
+        gpus: Optional[list[str]], per_gpu: int, on_event: Optional[Event], backend: str = "local",
+        slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
+    from sciml_tui.launch import slurm as slurm_backend
+
     for name in names:
         rec = ws.sweep(name) or {}
         pid = rec.get("scheduler_pid")
         if pid and pid_alive(pid, rec.get("scheduler_create_time")):
             raise UserError(f"sweep {name!r} is already being run by scheduler pid {pid}; `sciml cancel {name}` stops it")
+    if backend == "slurm":
+        out = slurm_backend.submit(ws, names, slurm, on_event=on_event)
+        if not detach:
+            out["counts"] = slurm_backend.watch(ws, names, out["submitted"], on_event=on_event)
+        return out
+    in_slurm = slurm_backend.live_slurm_runs([r for n in names for r in ws.runs(sweep=n)])
+    if in_slurm:
+        raise UserError(f"{len(in_slurm)} run(s) of {', '.join(names)} are in Slurm (e.g. {in_slurm[0]}); "
+                        f"cancel them or use --backend slurm")
     if detach:
         pid = _spawn_detached(ws, names, max_parallel, gpus, per_gpu)
         return {"sweeps": names, "scheduler_pid": pid, "log": str(scheduler_log(ws, names))}
@@ -182,11 +208,19 @@ def cancel(ws: WorkspaceStore | str, target: str, grace_s: float = 5.0) -> list[
         for rid in ids:
             tx.update("runs", rid, state="cancelled", ended_at=time.time(), message="cancelled")
     backend = LocalBackend(argv=["-"])
+    slurm_tasks = []
     for r in active:
         launch = read_launch(r["run_dir"]) if r.get("run_dir") else None
+        if launch and launch.get("backend") == "slurm":
+            slurm_tasks.append(launch.get("slurm_job_id"))
+            continue
         handle = backend.adopt(r, launch) if launch else None
         if handle is not None:
             backend.cancel(handle, grace_s)
+    if slurm_tasks:
+        from sciml_tui.launch.slurm import scancel
+
+        scancel([t for t in slurm_tasks if t])
     if sweep is not None:
         ws.update_sweep(target, state="cancelled", scheduler_pid=None, scheduler_create_time=None)
     return ids

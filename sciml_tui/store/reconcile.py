@@ -2,7 +2,10 @@
 
 - a run whose `result.json` exists takes its state and metrics from it;
 - a `running` (or launched `queued`) run whose process is gone and that left no result is
-  `failed`, with the tail of its log kept in the record.
+  `failed`, with the tail of its log kept in the record;
+- a run submitted to Slurm (`launch.json` has `backend: slurm`) is `queued` while its array
+  task is pending, `running` once `squeue` says it runs, and `failed` when the task is gone
+  from `squeue` without a `result.json` (there is no accounting database to ask why).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from sciml_tui.store.procs import launch_alive, read_launch
+from sciml_tui.store.procs import launch_alive, read_launch, slurm_task_state
 from sciml_tui.store.workspace import WorkspaceStore
 
 LOG_TAIL_LINES = 30
@@ -86,7 +89,14 @@ def reconcile(ws: WorkspaceStore, alive: Optional[Callable[[dict[str, Any]], boo
     for rec in candidates:
         run_dir = Path(rec["run_dir"])
         result = read_result_json(run_dir)
-        if rec["state"] == "queued" and result is None:
+        launch = read_launch(run_dir) if result is None else None
+        if launch is not None and launch.get("backend") == "slurm":
+            task = slurm_task_state(launch.get("slurm_job_id"))
+            if task == "RUNNING" and rec["state"] == "queued":
+                updates[rec["id"]] = {"state": "running", "started_at": time.time()}
+            if task != "GONE":
+                continue  # pending, running, or Slurm cannot be asked from here
+        elif rec["state"] == "queued" and result is None:
             continue  # not launched (or launched and alive: the scheduler adopts it)
         if result is None and alive is not None and alive(rec):
             continue
@@ -95,6 +105,9 @@ def reconcile(ws: WorkspaceStore, alive: Optional[Callable[[dict[str, Any]], boo
                 and time.time() - started < LAUNCH_GRACE_S):
             continue  # the scheduler marked it running and is starting its process right now
         fields = finished_fields(run_dir)
+        if fields is not None and launch is not None and launch.get("backend") == "slurm" and "log_tail" in fields \
+                and read_result_json(run_dir) is None:
+            fields["message"] = f"Slurm task {launch.get('slurm_job_id')} left the queue without writing result.json"
         if fields is not None:
             updates[rec["id"]] = fields
     if updates:

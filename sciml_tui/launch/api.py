@@ -121,6 +121,10 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
     if not names:
         raise UserError(f"{spec_path} defines no sweeps")
     _check_backend(backend, slurm)
+    if backend == "slurm":
+        from sciml_tui.launch.slurm import require_tools
+
+        require_tools()  # before anything is recorded
     record_plan(ws, plan, rerun=rerun)
     return _go(ws, names, detach, max_parallel, gpus, per_gpu, on_event, backend, slurm)
 

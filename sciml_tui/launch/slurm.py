@@ -157,6 +157,12 @@ def squeue_now() -> dict[str, str]:
     return tasks
 
 
+def require_tools() -> None:
+    """UserError (one line) unless `squeue` answers and `sbatch` is there."""
+    squeue_now()
+    _tool(["sbatch", "--version"])
+
+
 def scancel(job_ids: list[str]) -> None:
     """`scancel` the given array tasks (`<array>_<task>`) that `squeue` still lists."""
     live = squeue_now()
@@ -241,8 +247,7 @@ def submit(ws: WorkspaceStore, sweeps: list[str], options: Optional[SlurmOptions
     options = options or SlurmOptions()
     options.threads()  # validate before anything is written
     emit = on_event or (lambda kind, payload: None)
-    squeue_now()  # fails early, with one line, when Slurm is not there
-    _tool(["sbatch", "--version"])
+    require_tools()
     for name in sweeps:
         rec = ws.sweep(name)
         if rec is None:

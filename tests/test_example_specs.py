@@ -48,3 +48,26 @@ def test_model_sizes_pair_each_finetune_with_its_own_pretraining(tmp_path):
     fts = [r for r in recs.values() if r["init"] == "finetune"]
     assert {r["model"] for r in fts} == {"fno-64k", "fno-1m", "fno-17m", "fno-268m"}
     assert all(recs[r["parent"]]["model"] == r["model"] for r in fts)
+
+
+def _points(spec_text: str, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(spec_text)
+    return [r.record() for r in plan_sweep(spec, tmp_path / "ws").runs if r.record()["role"] == "sweep"]
+
+
+SUBSET_SPEC = """\
+datasets:
+  down: {system: poisson, range: [5, 10], n: 16, sizes: {train: 64, val: 8, test: 8}, seed: 2}
+sweeps:
+  s: {dataset: down, n_train: [8], seeds: [0, 1, 2]%s}
+"""
+
+
+def test_each_seed_draws_its_own_subset_unless_fixed(tmp_path):
+    per_seed = _points(SUBSET_SPEC % "", tmp_path)
+    assert sorted((r["seed"], r["config"]["subset_offset"]) for r in per_seed) == [(0, 0), (1, 1), (2, 2)]
+    fixed = _points(SUBSET_SPEC % ", subsets: fixed", tmp_path)
+    assert {r["config"]["subset_offset"] for r in fixed} == {0}
+    # seed 0 keeps its id either way: the default offset is not part of the content hash
+    assert {r["id"] for r in per_seed if r["seed"] == 0} == {r["id"] for r in fixed if r["seed"] == 0}

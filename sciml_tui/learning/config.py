@@ -46,6 +46,7 @@ class RunConfig(_Strict):
     data: list[DatasetRef] = Field(min_length=1)  # >1 entries: a pre-training mixture
     layout: Layout = "compact"  # mixtures require "union"
     n_train: Optional[int] = Field(None, ge=1)  # strided subset of the training pool
+    subset_offset: int = Field(0, ge=0)  # shifts the strided subset in its stride (0: the seed's)
     n_val: Optional[int] = Field(None, ge=1)  # None: full val split
     n_test: Optional[int] = Field(None, ge=1)  # None: full test split
     init_checkpoint: Optional[str] = None  # finetune / zeroshot: a checkpoint file

@@ -53,14 +53,17 @@ class Split:
     coef: np.ndarray  # (N, T) as stored
 
 
-def strided_indices(pool: int, n: Optional[int]) -> np.ndarray:
+def strided_indices(pool: int, n: Optional[int], offset: int = 0) -> np.ndarray:
     """n indices spread evenly over a pool of `pool` samples (all of them when n is None).
 
     The seed stores the 4 vf blocks one after another, so an even stride keeps them balanced.
+    `offset` shifts every index within its own stride window (modulo the window's width), so
+    each offset picks a different subset with the same balance; offset 0 is the seed's subset.
     """
     if n is None or n >= pool:
         return np.arange(pool)
-    return (np.arange(n, dtype=np.int64) * pool) // n
+    starts = (np.arange(n + 1, dtype=np.int64) * pool) // n
+    return starts[:-1] + offset % np.diff(starts)
 
 
 def _system_of(path: Path, attrs, t: int) -> str:
@@ -78,8 +81,8 @@ def _system_of(path: Path, attrs, t: int) -> str:
     return SYSTEM_BY_T[t]
 
 
-def read_split(path: str | Path, n: Optional[int] = None) -> Split:
-    """Read `n` strided samples (all if None) of one split file."""
+def read_split(path: str | Path, n: Optional[int] = None, offset: int = 0) -> Split:
+    """Read `n` strided samples (all if None) of one split file, shifted by `offset`."""
     import h5py
 
     path = Path(path)
@@ -96,12 +99,12 @@ def read_split(path: str | Path, n: Optional[int] = None) -> Split:
             pool = fields.shape[0]
             if n is not None and n > pool:
                 raise UserError(f"{path}: asked for {n} samples but the file holds {pool}")
-            idx = strided_indices(pool, n)
+            idx = strided_indices(pool, n, offset)
             if len(idx) == pool:
                 data, coef = fields[...], tensor[...]
             elif pool % len(idx) == 0:
                 step = pool // len(idx)
-                data, coef = fields[::step], tensor[::step]
+                data, coef = fields[idx[0]::step], tensor[idx[0]::step]
             else:
                 data, coef = fields[idx], tensor[idx]
     except UserError:
@@ -231,15 +234,17 @@ def mixture_counts(pools: list[int], weights: list[float], total: Optional[int])
     return counts
 
 
-def load_splits(paths: list[Path], split: str, weights: list[float], total: Optional[int]) -> list[Split]:
+def load_splits(paths: list[Path], split: str, weights: list[float], total: Optional[int],
+                offset: int = 0) -> list[Split]:
     """Read `split` (train/val/test) of each dataset folder.
 
     Training sets are mixed by the weights; val/test sets are evaluation sets, so they are
-    taken whole (or, with a cap, in equal shares per dataset).
+    taken whole (or, with a cap, in equal shares per dataset). `offset` shifts the strided
+    subsets (see `strided_indices`).
     """
     files = [Path(p) / f"{split}.h5" for p in paths]
     if len(files) == 1:
-        return [read_split(files[0], total)]
+        return [read_split(files[0], total, offset)]
     import h5py
 
     pools = []
@@ -253,4 +258,4 @@ def load_splits(paths: list[Path], split: str, weights: list[float], total: Opti
             return [read_split(fpath) for fpath in files]
         weights = [1.0] * len(files)
     counts = mixture_counts(pools, weights, total)
-    return [read_split(fpath, c) for fpath, c in zip(files, counts)]
+    return [read_split(fpath, c, offset) for fpath, c in zip(files, counts)]

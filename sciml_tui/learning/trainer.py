@@ -117,7 +117,7 @@ class Trainer:
             self.scales = init["scales"]
         self.train_splits = None
         if cfg.mode != "zeroshot":
-            self.train_splits = load_splits(paths, "train", weights, cfg.n_train)
+            self.train_splits = load_splits(paths, "train", weights, cfg.n_train, cfg.subset_offset)
             if init is None:
                 self.scales = compute_scales([s.f for s in self.train_splits],
                                              [layout_coefficients(s, cfg.layout) for s in self.train_splits])

@@ -107,6 +107,9 @@ class SweepSpec(_Strict):
     n_test: Optional[int] = Field(None, ge=1, le=MAX_SPLIT)
     # the error eps at which results report N_scratch(eps) / N_finetuned(eps)
     target: float = Field(1e-2, gt=0, lt=10)
+    # per-seed: seed s trains on the strided subset shifted by s, so the spread over seeds
+    # includes which N examples were drawn; fixed: every seed sees the seed study's subset
+    subsets: Literal["per-seed", "fixed"] = "per-seed"
 
 
 class Spec(_Strict):

@@ -231,7 +231,9 @@ def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[s
                     for lr in sw.lr:
                         for seed in sw.seeds:
                             recipe = sw.recipe.model_copy(update={"lr": lr})
-                            cfg = RunConfig(mode=kind, n_train=n, recipe=recipe, seed=seed, **common)
+                            offset = seed if sw.subsets == "per-seed" else 0
+                            cfg = RunConfig(mode=kind, n_train=n, subset_offset=offset, recipe=recipe, seed=seed,
+                                            **common)
                             u = run_unit(f"{sname}-{kind}-{model}-n{n}-lr{lr:g}-s{seed}",
                                          {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps, cfg,
                                          sweep=sname, role="sweep", init=kind, model=model, n_train=n, lr=lr,
@@ -247,6 +249,8 @@ def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[s
 def _hash_body(cfg: RunConfig, subst: dict[str, str]) -> dict[str, Any]:
     """The config as hashed: paths replaced by content hashes, launch-time fields dropped."""
     body = cfg.model_dump(mode="json", exclude={"device", "threads"})
+    if not body.get("subset_offset"):
+        body.pop("subset_offset", None)  # the default keeps the ids runs had before the field existed
     for d in body["data"]:
         d["path"] = subst.get(d["path"], d["path"])
     if body.get("init_checkpoint"):

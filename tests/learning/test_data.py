@@ -21,6 +21,22 @@ def test_strided_subset_keeps_vf_blocks_balanced():
     assert strided_indices(10, None).tolist() == list(range(10))
 
 
+@pytest.mark.parametrize("pool,n", [(32768, 8), (400, 100), (12, 5), (4096, 64)])
+def test_shifted_subsets_stay_balanced_and_differ_per_offset(pool, n):
+    base = strided_indices(pool, n)
+    stride = pool // n
+    seen = set(base.tolist())
+    for offset in range(1, 4):
+        idx = strided_indices(pool, n, offset)
+        assert len(idx) == n and idx.max() < pool and len(set(idx.tolist())) == n
+        if pool % n == 0:  # each index stays in its stride window, so in its vf block
+            np.testing.assert_array_equal(idx // (pool // 4), base // (pool // 4))
+        if stride > offset:
+            assert not seen & set(idx.tolist()), "a shifted subset reuses samples of the unshifted one"
+    if pool % n == 0:
+        np.testing.assert_array_equal(strided_indices(pool, n, stride), base)  # the shift wraps
+
+
 def test_read_split_infers_system_from_coefficient_count(tmp_path):
     for system, t in (("poisson", 3), ("advdiff", 5), ("helmholtz", 2)):
         path = tmp_path / f"{system}.h5"
@@ -36,6 +52,8 @@ def test_read_split_strided_subset_picks_the_expected_rows(tmp_path):
         full = fh["tensor"][...]
     np.testing.assert_array_equal(read_split(path, 4).coef, full[[0, 3, 6, 9]])
     np.testing.assert_array_equal(read_split(path, 5).coef, full[strided_indices(12, 5)])
+    np.testing.assert_array_equal(read_split(path, 4, offset=1).coef, full[[1, 4, 7, 10]])
+    np.testing.assert_array_equal(read_split(path, 5, offset=1).coef, full[strided_indices(12, 5, 1)])
     with pytest.raises(UserError, match="asked for 20 samples"):
         read_split(path, 20)
 

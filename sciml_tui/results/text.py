@@ -35,10 +35,19 @@ def fmt_n(n: float) -> str:
 
 
 def fmt_error(point: dict) -> str:
-    """'0.412±0.031' for several seeds, '0.412' for one (3 significant digits, zeros kept)."""
-    if point["seeds"] > 1:
-        return f"{point['error']:#.3g}±{point['error_std']:.2g}"
-    return f"{point['error']:#.3g}"
+    """'0.412±0.031' for several seeds, '0.412' for one (3 significant digits, zeros kept).
+
+    The spread is printed to the mean's last decimal, so a negligible one reads '±0.000'
+    rather than '±3.4e-08'.
+    """
+    mean = f"{point['error']:#.3g}"
+    if point["seeds"] <= 1:
+        return mean
+    std = point["error_std"]
+    if "e" in mean or "." not in mean:
+        return f"{mean}±{std:.2g}"
+    decimals = len(mean.split(".")[1])
+    return f"{mean}±{std:.{decimals}f}"
 
 
 def models(res: dict) -> list[str]:

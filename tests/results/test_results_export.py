@@ -101,7 +101,7 @@ def test_table_rows_and_series(res):
     headers, rows = table(res, "tiny")
     assert headers == ["N", "scratch", "fine-tuned", "zero-shot"]
     assert [r[0] for r in rows] == ["8", "16", "32", "64", "128", "256"]
-    assert rows[0][1].startswith("0.177±0 (lr 1e-3)")
+    assert rows[0][1].startswith("0.177±0.000 (lr 1e-3)")
     assert "(lr 1e-4)" in rows[0][2]
     assert rows[0][3] == "0.200" and rows[1][3] == ""
     assert rows[-1][2] == "(running)"
@@ -130,3 +130,11 @@ def test_rich_rendering_mentions_the_factor_and_fit(res):
     assert "fewer examples" in text
     assert "fit error ~ a N^b" in text
     assert "s: 21/22 sweep runs done, 1 running" in text
+
+
+def test_spread_is_printed_to_the_means_precision():
+    from sciml_tui.results.text import fmt_error
+
+    assert fmt_error({"error": 0.2228, "error_std": 3.37e-8, "seeds": 2}) == "0.223±0.000"
+    assert fmt_error({"error": 0.00523, "error_std": 0.00031, "seeds": 3}) == "0.00523±0.00031"
+    assert fmt_error({"error": 0.412, "error_std": 0.031, "seeds": 1}) == "0.412"

@@ -11,7 +11,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from sciml_tui.tui.format import fmt_err, fmt_n
+from sciml_tui.results.text import fmt_error
+from sciml_tui.tui.format import fmt_n
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
 from sciml_tui.tui.widgets.status_bar import StatusBar
@@ -28,12 +29,10 @@ def curve_label(c: dict, multi_model: bool) -> str:
 
 
 def fmt_point(p: dict) -> str:
-    e, sd = p.get("error"), p.get("error_std")
-    if e is None:
+    """The CLI's cell ('0.412±0.031', see results.text.fmt_error), '*' while seeds still run."""
+    if p.get("error") is None:
         return "(running)" if p.get("pending") else "-"
-    s = fmt_err(e)
-    if sd:
-        s += f"±{fmt_err(sd)}"
+    s = fmt_error({"error": p["error"], "error_std": p.get("error_std") or 0.0, "seeds": p.get("seeds") or 1})
     return s + ("*" if p.get("pending") else "")
 
 

@@ -151,7 +151,7 @@ class Scheduler:
                     self._finish(r["id"], {"state": "failed", "message": why, "ended_at": time.time()}, ended)
                     busy = True
                     continue
-                if self._start(r, free.pop(0)):
+                if self._start(r, free.pop(0), ended):
                     busy = True
                 else:
                     ended[r["id"]] = "cancelled"
@@ -187,7 +187,7 @@ class Scheduler:
             return None
         return f"pre-training run {parent} ended {pstate or 'missing'}"
 
-    def _start(self, r: dict[str, Any], slot: Slot) -> bool:
+    def _start(self, r: dict[str, Any], slot: Slot, ended: dict[str, str]) -> bool:
         run_dir = Path(r["run_dir"])
         now = time.time()
         with self.ws.transaction() as tx:
@@ -200,7 +200,12 @@ class Scheduler:
         if stale.exists():
             stale.unlink()  # a failed attempt: resume from its last checkpoint
         resume = (run_dir / "checkpoints" / "last.pt").exists()
-        handle = self.backend.start(r, slot, resume=resume, cwd=self.ws.root)
+        try:
+            handle = self.backend.start(r, slot, resume=resume, cwd=self.ws.root)
+        except Exception as exc:  # noqa: BLE001 - a run that cannot start fails alone, the sweep goes on
+            self._finish(r["id"], {"state": "failed", "message": f"could not start: {type(exc).__name__}: {exc}",
+                                   "ended_at": time.time()}, ended)
+            return True
         self.handles[r["id"]] = handle
         self.ws.update_run(r["id"], pid=handle.pid)
         self.emit("start", {"id": r["id"], "device": slot.device, "resume": resume})

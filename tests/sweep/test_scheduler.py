@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -145,3 +146,15 @@ def test_slots(monkeypatch):
     assert [s.threads for s in make_slots(gpus=[], cores=2, max_parallel=1)] == [2]
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2,5")
     assert [s.gpu for s in make_slots()] == ["2", "5"]
+
+
+def test_a_launch_that_cannot_start_fails_its_run_and_the_sweep_goes_on(spec_file, monkeypatch):
+    ws = _prepare(spec_file)
+    monkeypatch.setenv("SCIML_TRAIN_ENTRY", json.dumps([str(spec_file.parent / "no-such-trainer")]))
+    counts = run_scheduler(ws, ["s"], slots=[Slot("cpu0", threads=1)])
+    runs = ws.runs(sweep="s")
+    pre = next(r for r in runs if r.get("role") == "pretrain")
+    assert pre["state"] == "failed" and "could not start" in pre["message"]
+    assert all(r["state"] == "failed" for r in runs)  # the points wait on it, then fail too
+    assert counts == {"failed": len(runs)}
+    assert ws.sweep("s")["state"] == "failed" and ws.sweep("s")["scheduler_pid"] is None

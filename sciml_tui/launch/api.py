@@ -206,11 +206,14 @@ def cancel(ws: WorkspaceStore | str, target: str, grace_s: float = 5.0) -> list[
         if run is None:
             raise UserError(f"no run or sweep named {target!r} in {ws.path}")
         runs = [run]
-    active = [r for r in runs if r.get("state") in ("running", "queued")]
+    active = []
+    with ws.transaction() as tx:  # states re-read under the lock: a run may have ended meanwhile
+        for r in runs:
+            cur = tx.get("runs", r["id"])
+            if cur is not None and cur.get("state") in ("running", "queued"):
+                tx.update("runs", r["id"], state="cancelled", ended_at=time.time(), message="cancelled")
+                active.append(cur)
     ids = [r["id"] for r in active]
-    with ws.transaction() as tx:
-        for rid in ids:
-            tx.update("runs", rid, state="cancelled", ended_at=time.time(), message="cancelled")
     backend = LocalBackend(argv=["-"])
     slurm_tasks = []
     for r in active:

@@ -158,3 +158,20 @@ def test_a_launch_that_cannot_start_fails_its_run_and_the_sweep_goes_on(spec_fil
     assert all(r["state"] == "failed" for r in runs)  # the points wait on it, then fail too
     assert counts == {"failed": len(runs)}
     assert ws.sweep("s")["state"] == "failed" and ws.sweep("s")["scheduler_pid"] is None
+
+
+def test_cancel_leaves_a_run_that_finished_meanwhile_alone(spec_file, monkeypatch):
+    ws = _prepare(spec_file)
+    rid = next(r["id"] for r in ws.runs(sweep="s") if r["init"] == "scratch")
+    ws.update_run(rid, state="running")
+    read = WorkspaceStore.run
+
+    def read_then_finish(self, run_id):  # the run ends between cancel's read and its write
+        rec = read(self, run_id)
+        self.update_run(run_id, state="done", test_error=0.01)
+        return rec
+
+    monkeypatch.setattr(WorkspaceStore, "run", read_then_finish)
+    assert cancel(ws, rid, grace_s=0.1) == []
+    monkeypatch.undo()
+    assert ws.run(rid)["state"] == "done"

@@ -132,7 +132,11 @@ async def test_new_metric_points_appear(app, workspace):
 async def test_corrupt_store_shows_a_message(app, workspace):
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda a: runs_table(a).row_count > 0)
-        (workspace / ".sciml" / "sciml.json").write_text("{ broken")
+        # replaced in one rename, as every store write is: a plain write_text truncates first,
+        # and a poll landing between truncation and write reads a valid, empty store
+        broken = workspace / ".sciml" / "broken.json"
+        broken.write_text("{ broken")
+        os.replace(broken, workspace / ".sciml" / "sciml.json")
         await settle(pilot, lambda a: a.snapshot.error is not None)
         assert "corrupt" in str(app.screen.query_one("#banner").render())
         assert runs_table(app).row_count == 27  # the last good state stays visible

@@ -110,11 +110,15 @@ def reconcile(ws: WorkspaceStore, alive: Optional[Callable[[dict[str, Any]], boo
             fields["message"] = f"Slurm task {launch.get('slurm_job_id')} left the queue without writing result.json"
         if fields is not None:
             updates[rec["id"]] = fields
+    changed: list[str] = []
     if updates:
+        seen = {r["id"]: (r.get("state"), r.get("started_at")) for r in candidates}
         with ws.transaction() as tx:
             for run_id, fields in updates.items():
                 cur = tx.get("runs", run_id)
-                # another process may have finished it meanwhile: only move active records
-                if cur is not None and cur.get("state") in ACTIVE_STATES:
+                # another process may have finished or restarted it meanwhile: only move the
+                # record as it was looked at
+                if cur is not None and (cur.get("state"), cur.get("started_at")) == seen[run_id]:
                     tx.update("runs", run_id, **fields)
-    return list(updates)
+                    changed.append(run_id)
+    return changed

@@ -103,3 +103,28 @@ def test_reconcile_fails_dead_runs_takes_results_and_spares_runs_being_launched(
     assert runs["dead"]["state"] == "failed" and runs["dead"]["log_tail"].endswith("Traceback: boom")
     assert runs["finished"]["state"] == "diverged" and runs["finished"]["message"] == "loss became nan"
     assert runs["starting"]["state"] == "running" and runs["queued"]["state"] == "queued"
+
+
+def test_reconcile_spares_a_run_restarted_while_it_looked(tmp_path, monkeypatch):
+    import time
+
+    from sciml_tui.atomic import write_json
+    import importlib
+
+    reconcile_module = importlib.import_module("sciml_tui.store.reconcile")
+
+    ws = WorkspaceStore(tmp_path)
+    rdir = tmp_path / "runs" / "r"
+    rdir.mkdir(parents=True)
+    write_json(rdir / "launch.json", {"pid": 2**22 + 12345, "backend": "local"})
+    ws.upsert_run({"id": "r", "state": "running", "run_dir": str(rdir), "started_at": time.time() - 100})
+    looked = reconcile_module.finished_fields
+
+    def look_then_restart(run_dir):  # a scheduler starts a new attempt between the look and the write
+        fields = looked(run_dir)
+        ws.update_run("r", state="running", started_at=time.time())
+        return fields
+
+    monkeypatch.setattr(reconcile_module, "finished_fields", look_then_restart)
+    reconcile_module.reconcile(ws)
+    assert ws.run("r")["state"] == "running"

@@ -8,11 +8,11 @@ from pathlib import Path
 from sciml_tui.errors import UserError
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
-_NAME = re.compile(NAME_PATTERN)
+_NAME = re.compile(NAME_PATTERN)  # used with fullmatch: `$` alone lets a trailing newline through
 
 
 def is_valid_name(name: object) -> bool:
-    return isinstance(name, str) and bool(_NAME.match(name)) and ".." not in name
+    return isinstance(name, str) and bool(_NAME.fullmatch(name)) and ".." not in name
 
 
 def check_name(name: object, what: str = "name") -> str:

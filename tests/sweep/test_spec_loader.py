@@ -67,7 +67,7 @@ def test_cross_references_are_checked_with_lines(tmp_path):
     assert "sweeps.s.inits.3: an init is" in text
 
 
-@pytest.mark.parametrize("name", ["../up", "a/b", "/abs", ".hidden", "..", "x" * 81, "sp ace", "ü", ""])
+@pytest.mark.parametrize("name", ["../up", "a/b", "/abs", ".hidden", "..", "x" * 81, "sp ace", "ü", "", "trailing\n"])
 def test_names_that_could_become_bad_paths_are_refused(tmp_path, name):
     with pytest.raises(UserError):
         check_name(name)

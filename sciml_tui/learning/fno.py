@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sciml_tui.learning.param_count import count_params  # noqa: F401  (re-export)
 from sciml_tui.learning.spectral_conv import SpectralConv2d
 
 

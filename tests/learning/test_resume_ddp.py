@@ -29,15 +29,19 @@ def test_resume_after_sigkill_ends_like_an_uninterrupted_run(poisson_data, tmp_p
     run = write_run(tmp_path / "killed", cfg)
     proc = subprocess.Popen([sys.executable, "-m", "sciml_tui.learning.entry", str(run)], env=_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    last = run / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + 120
-    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
+    # kill once epoch 3 is logged (last.pt is saved before the epoch line): mid-run on a
+    # fast or a busy machine alike, with no timing guess
+    log = run / "train.log"
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and time.monotonic() < deadline:
+        if log.exists() and "epoch 3/80 " in log.read_text():
+            break
         time.sleep(0.01)
-    time.sleep(0.2)  # a few more epochs, so the kill lands mid-run rather than at the start
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
     assert read_result(run) is None, "the run finished before it could be killed: make it longer"
+    assert (run / "checkpoints" / "last.pt").exists(), "no checkpoint before the kill (timed out)"
 
     done = subprocess.run([sys.executable, "-m", "sciml_tui.learning.entry", str(run), "--resume"], env=_env(),
                           capture_output=True, text=True, timeout=300)

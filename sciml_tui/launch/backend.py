@@ -71,17 +71,9 @@ def entry_argv() -> list[str]:
 
 
 def process_env(threads: Optional[int], gpu: Optional[str]) -> dict[str, str]:
-    base = dict(os.environ)
-    try:
-        from sciml_tui.learning.runtime_env import training_env
-    except ImportError:
-        env = dict(base)
-        env.setdefault("MALLOC_MMAP_MAX_", "0")
-        env.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 30))
-        if threads:
-            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
-    else:
-        env = dict(training_env(base, threads))
+    from sciml_tui.learning.runtime_env import training_env  # no torch at import
+
+    env = training_env(dict(os.environ), threads)
     # a CPU slot hides GPUs so that the CPU pool never lands on a device by accident
     env["CUDA_VISIBLE_DEVICES"] = gpu if gpu is not None else ""
     return env

@@ -207,7 +207,12 @@ class Scheduler:
                                    "ended_at": time.time()}, ended)
             return True
         self.handles[r["id"]] = handle
-        self.ws.update_run(r["id"], pid=handle.pid)
+        with self.ws.transaction() as tx:
+            cur = tx.get("runs", r["id"])
+            cancelled = cur is not None and cur.get("state") == "cancelled"
+            tx.update("runs", r["id"], pid=handle.pid)
+        if cancelled:  # `sciml cancel` came while it started, before there was a process to stop
+            self.backend.cancel(handle)
         self.emit("start", {"id": r["id"], "device": slot.device, "resume": resume})
         return True
 

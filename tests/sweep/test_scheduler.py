@@ -175,3 +175,25 @@ def test_cancel_leaves_a_run_that_finished_meanwhile_alone(spec_file, monkeypatc
     assert cancel(ws, rid, grace_s=0.1) == []
     monkeypatch.undo()
     assert ws.run(rid)["state"] == "done"
+
+
+def test_a_cancel_landing_while_a_run_starts_stops_its_process(spec_file, fake_entry, monkeypatch):
+    from sciml_tui.launch.backend import LocalBackend
+
+    monkeypatch.setenv("FAKE_EPOCH_S", "0.5")
+    ws = _prepare(spec_file)
+    started = []
+    real_start = LocalBackend.start
+
+    def start_then_cancelled(self, run, slot, resume, cwd):  # `sciml cancel` lands in the window
+        handle = real_start(self, run, slot, resume=resume, cwd=cwd)
+        started.append(handle)
+        ws.update_run(run["id"], state="cancelled")
+        return handle
+
+    monkeypatch.setattr(LocalBackend, "start", start_then_cancelled)
+    run_scheduler(ws, ["s"], slots=[Slot("cpu0", threads=1)])
+    assert started
+    for handle in started:
+        assert not (handle.run_dir / "result.json").exists(), "a cancelled run trained to the end"
+        assert ws.run(handle.run_dir.name)["state"] == "cancelled"

@@ -28,12 +28,10 @@ import numpy as np
 import torch
 
 from sciml_tui.errors import UserError
+from sciml_tui.physics.generate import ALIASES as _SYSTEM_ALIASES
+from sciml_tui.physics.h5io import SYSTEM_OF_WIDTH as SYSTEM_BY_T
+from sciml_tui.physics.systems import TENSOR_WIDTH as T_BY_SYSTEM
 
-SYSTEM_BY_T = {3: "poisson", 5: "advdiff", 2: "helmholtz"}
-T_BY_SYSTEM = {v: k for k, v in SYSTEM_BY_T.items()}
-_SYSTEM_ALIASES = {"poisson": "poisson", "sys-1": "poisson", "sys1": "poisson", "diffusion": "poisson",
-                   "advdiff": "advdiff", "sys-2": "advdiff", "sys2": "advdiff", "advection-diffusion": "advdiff",
-                   "helmholtz": "helmholtz", "sys-3": "helmholtz", "sys3": "helmholtz"}
 COMPACT_CHANNELS = {
     "poisson": ["f", "K11", "K22", "K12"],
     "advdiff": ["f", "D11", "D22", "D12", "a1", "a2"],

@@ -16,8 +16,8 @@ from typing import Any, Callable, Optional
 from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import Backend, Handle, LocalBackend, Slot, make_slots
 from sciml_tui.store import WorkspaceStore
-from sciml_tui.store.procs import pid_alive, read_launch
-from sciml_tui.store.reconcile import finished_fields, read_result_json
+from sciml_tui.store.procs import launch_alive, pid_alive, read_launch
+from sciml_tui.store.reconcile import finished_fields, read_result_json, reconcile
 
 FINISHED = {"done", "diverged"}
 Event = Callable[[str, dict[str, Any]], None]
@@ -63,6 +63,7 @@ class Scheduler:
         self.emit = on_event or _noop
         self.stop = False
         self.handles: dict[str, Handle] = {}
+        self.elsewhere: set[str] = set()  # runs another scheduler started (shared pre-training)
 
     # -- setup -----------------------------------------------------------------------------
     def _queue(self) -> list[dict[str, Any]]:
@@ -138,8 +139,8 @@ class Scheduler:
         pending = [r for r in runs if r.get("state") not in FINISHED and r["id"] not in self.handles]
         ended: dict[str, str] = {}
         by_id = {r["id"]: r for r in runs}
-        while (pending or self.handles) and not self.stop:
-            busy = self._reap(ended)
+        while (pending or self.handles or self.elsewhere) and not self.stop:
+            busy = self._reap(ended) | self._watch_elsewhere(ended)
             free = [s for s in self.slots if all(h.slot is not s for h in self.handles.values())]
             still: list[dict[str, Any]] = []
             for r in pending:
@@ -151,10 +152,12 @@ class Scheduler:
                     self._finish(r["id"], {"state": "failed", "message": why, "ended_at": time.time()}, ended)
                     busy = True
                     continue
-                if self._start(r, free.pop(0), ended):
-                    busy = True
-                else:
+                outcome = self._start(r, free.pop(0), ended)
+                if outcome == "elsewhere":
+                    self.elsewhere.add(r["id"])
+                elif outcome == "cancelled":
                     ended[r["id"]] = "cancelled"
+                busy = True
             pending = still
             if not busy:
                 time.sleep(self.poll_s)
@@ -173,7 +176,7 @@ class Scheduler:
         parent = r.get("parent")
         if not parent:
             return None
-        if parent in self.handles:
+        if parent in self.handles or parent in self.elsewhere:
             return "wait"
         if parent in ended:
             pstate = ended[parent]
@@ -187,13 +190,17 @@ class Scheduler:
             return None
         return f"pre-training run {parent} ended {pstate or 'missing'}"
 
-    def _start(self, r: dict[str, Any], slot: Slot, ended: dict[str, str]) -> bool:
+    def _start(self, r: dict[str, Any], slot: Slot, ended: dict[str, str]) -> str:
+        """Start `r`: "started", "cancelled" (while it waited) or "elsewhere" (another
+        scheduler sharing this run, e.g. a pre-training of two sweeps, started it meanwhile)."""
         run_dir = Path(r["run_dir"])
         now = time.time()
         with self.ws.transaction() as tx:
             cur = tx.get("runs", r["id"])
             if cur is None or (cur.get("state") == "cancelled" and r.get("state") != "cancelled"):
-                return False  # cancelled while it waited
+                return "cancelled"
+            if cur.get("state") == "running" and cur.get("started_at") != r.get("started_at"):
+                return "elsewhere"
             tx.update("runs", r["id"], state="running", device=slot.device, started_at=now, ended_at=None,
                       message=None, log_tail=None, test_error=None, best_val_error=None)
         stale = run_dir / "result.json"
@@ -205,7 +212,7 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001 - a run that cannot start fails alone, the sweep goes on
             self._finish(r["id"], {"state": "failed", "message": f"could not start: {type(exc).__name__}: {exc}",
                                    "ended_at": time.time()}, ended)
-            return True
+            return "started"
         self.handles[r["id"]] = handle
         with self.ws.transaction() as tx:
             cur = tx.get("runs", r["id"])
@@ -214,7 +221,25 @@ class Scheduler:
         if cancelled:  # `sciml cancel` came while it started, before there was a process to stop
             self.backend.cancel(handle)
         self.emit("start", {"id": r["id"], "device": slot.device, "resume": resume})
-        return True
+        return "started"
+
+    def _watch_elsewhere(self, ended: dict[str, str]) -> bool:
+        """Follow runs another scheduler drives, through the store; a dead one is reconciled."""
+        changed = False
+        for run_id in list(self.elsewhere):
+            rec = self.ws.run(run_id) or {}
+            if rec.get("state") == "running":
+                launch = read_launch(rec["run_dir"])
+                if launch is None or launch_alive(launch):
+                    continue  # still starting, or alive
+                reconcile(self.ws)
+                rec = self.ws.run(run_id) or {}
+                if rec.get("state") == "running":
+                    continue
+            self.elsewhere.discard(run_id)
+            ended[run_id] = rec.get("state") or "failed"
+            changed = True
+        return changed
 
     def _reap(self, ended: dict[str, str]) -> bool:
         changed = False

@@ -197,3 +197,39 @@ def test_a_cancel_landing_while_a_run_starts_stops_its_process(spec_file, fake_e
     for handle in started:
         assert not (handle.run_dir / "result.json").exists(), "a cancelled run trained to the end"
         assert ws.run(handle.run_dir.name)["state"] == "cancelled"
+
+
+def test_a_pretraining_another_scheduler_started_is_waited_for_not_run_twice(spec_file, fake_entry, monkeypatch):
+    """Two sweeps sharing a pre-training, each driven by its own scheduler: only one trains it."""
+    import threading
+
+    from sciml_tui.launch.backend import LocalBackend
+    from sciml_tui.launch.scheduler import Scheduler
+
+    ws = _prepare(spec_file)
+    pre = next(r["id"] for r in ws.runs(sweep="s") if r.get("role") == "pretrain")
+    started: list[str] = []
+    real_start, real_adopt = LocalBackend.start, Scheduler._adopt
+
+    def start(self, run, slot, resume, cwd):
+        started.append(run["id"])
+        return real_start(self, run, slot, resume=resume, cwd=cwd)
+
+    def other_scheduler_takes_the_pretraining(self, runs):  # right after this one read its queue
+        real_adopt(self, runs)
+        ws.update_run(pre, state="running", started_at=time.time(), pid=os.getpid())
+
+        def finish():
+            time.sleep(1.0)
+            ckpt = ws.root / ws.run(pre)["run_dir"] / "checkpoints"
+            ckpt.mkdir(parents=True, exist_ok=True)
+            (ckpt / "best.pt").write_text("{}")
+            ws.update_run(pre, state="done", test_error=0.1, ended_at=time.time())
+
+        threading.Thread(target=finish, daemon=True).start()
+
+    monkeypatch.setattr(LocalBackend, "start", start)
+    monkeypatch.setattr(Scheduler, "_adopt", other_scheduler_takes_the_pretraining)
+    counts = run_scheduler(ws, ["s"], slots=[Slot("cpu0", threads=1)])
+    assert pre not in started
+    assert counts.get("done") == len(ws.runs(sweep="s")), counts

@@ -30,6 +30,7 @@ import torch
 from sciml_tui.errors import UserError
 from sciml_tui.physics.generate import ALIASES as _SYSTEM_ALIASES
 from sciml_tui.physics.h5io import SYSTEM_OF_WIDTH as SYSTEM_BY_T
+from sciml_tui.physics.h5io import f_measure
 from sciml_tui.physics.systems import TENSOR_WIDTH as T_BY_SYSTEM
 
 COMPACT_CHANNELS = {
@@ -125,13 +126,16 @@ def channels_for(layout: str, systems: list[str]) -> list[str]:
 
 def layout_coefficients(split: Split, layout: str) -> np.ndarray:
     """(N, C-1) coefficient columns of the layout (compact: as stored; union: mapped)."""
-    c = split.coef
+    return _layout_coef(split.system, split.coef, layout)
+
+
+def _layout_coef(system: str, c: np.ndarray, layout: str) -> np.ndarray:
     if layout == "compact":
         return c
     out = np.zeros((c.shape[0], len(UNION_CHANNELS) - 1), dtype=np.float32)  # D11 D22 D12 a1 a2 omega
-    if split.system == "poisson":
+    if system == "poisson":
         out[:, 0:3] = c
-    elif split.system == "advdiff":
+    elif system == "advdiff":
         out[:, 0:5] = c
     else:  # helmholtz: -c lap u - omega u = f, i.e. D = c I
         out[:, 0] = c[:, 0]
@@ -140,15 +144,39 @@ def layout_coefficients(split: Split, layout: str) -> np.ndarray:
     return out
 
 
-def f_measure(f: np.ndarray) -> np.ndarray:
-    """||f_i||_2 dx dy on the unit square, per sample: (N,)."""
-    n1, n2 = f.shape[-2:]
-    return np.linalg.norm(f.reshape(f.shape[0], -1).astype(np.float64), axis=1) / (n1 * n2)
-
-
 def compute_scales(fs: list[np.ndarray], coefs: list[np.ndarray]) -> dict:
     """Training-set normalization scales: {"f": float, "coef": [float per coefficient column]}."""
-    meas = np.concatenate([f_measure(f) for f in fs])
+    return _scales(np.concatenate([f_measure(f) for f in fs]), coefs)
+
+
+def pool_scales(paths: list[Path], layout: str) -> dict:
+    """The scales of the whole training pool of each dataset, as the seed computed them once
+    per dataset: a run on a subset of N examples normalizes like any other run on that data.
+
+    Uses the generator's stored `f_measure`; files without it (the seed's own) are read once,
+    in chunks, for their sources.
+    """
+    import h5py
+
+    measures, coefs = [], []
+    for path in paths:
+        fpath = Path(path) / "train.h5"
+        split = read_split(fpath, n=1)  # validates the file and names its system
+        try:
+            with h5py.File(fpath, "r") as fh:
+                coefs.append(_layout_coef(split.system, np.asarray(fh["tensor"][...], np.float32), layout))
+                if "f_measure" in fh:
+                    measures.append(np.asarray(fh["f_measure"][...], np.float64))
+                else:
+                    fields, step = fh["fields"], 1024
+                    measures.append(np.concatenate([f_measure(np.asarray(fields[i:i + step, 0], np.float32))
+                                                    for i in range(0, fields.shape[0], step)]))
+        except (OSError, KeyError, ValueError) as exc:
+            raise UserError(f"{fpath}: unreadable dataset file ({exc})") from None
+    return _scales(np.concatenate(measures), coefs)
+
+
+def _scales(meas: np.ndarray, coefs: list[np.ndarray]) -> dict:
     f_scale = float(np.median(meas))
     if not np.isfinite(f_scale) or f_scale <= 0:
         raise UserError("training set has all-zero sources: cannot compute the normalization scale")

@@ -24,7 +24,7 @@ import torch
 from sciml_tui.errors import UserError
 from sciml_tui.learning import checkpoint as ck
 from sciml_tui.learning.config import RunConfig
-from sciml_tui.learning.data import FieldSet, channels_for, compute_scales, layout_coefficients, load_splits, normalize
+from sciml_tui.learning.data import FieldSet, channels_for, load_splits, normalize, pool_scales
 from sciml_tui.learning.distributed import Dist, all_reduce_sum, barrier, init_distributed, shutdown
 from sciml_tui.learning.events import TrainingEvents
 from sciml_tui.learning.fno import FNO2d
@@ -119,8 +119,7 @@ class Trainer:
         if cfg.mode != "zeroshot":
             self.train_splits = load_splits(paths, "train", weights, cfg.n_train, cfg.subset_offset)
             if init is None:
-                self.scales = compute_scales([s.f for s in self.train_splits],
-                                             [layout_coefficients(s, cfg.layout) for s in self.train_splits])
+                self.scales = pool_scales(paths, cfg.layout)
         val = load_splits(paths, "val", weights, cfg.n_val)
         self.test = normalize(test, cfg.layout, self.scales, self.device)
         self.val = normalize(val, cfg.layout, self.scales, self.device)

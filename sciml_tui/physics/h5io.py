@@ -29,6 +29,13 @@ from sciml_tui.physics.systems import TENSOR_WIDTH
 
 SYSTEM_OF_WIDTH = {w: s for s, w in TENSOR_WIDTH.items()}
 JSON_ATTRS = ("sizes", "vf_blocks", "rejections")
+DERIVED = ("f_measure",)  # recomputable from `fields`: not part of the content hash
+
+
+def f_measure(f: np.ndarray) -> np.ndarray:
+    """||f_i||_2 dx dy on the unit square for (N, n, n) sources, in float64: (N,)."""
+    n1, n2 = f.shape[-2:]
+    return np.linalg.norm(f.reshape(f.shape[0], -1).astype(np.float64), axis=1) / (n1 * n2)
 
 
 def content_hash(array_hashes: dict[str, str]) -> str:
@@ -53,6 +60,9 @@ class SplitWriter:
             shapes.update(other=(count, 1), psi_target=(count, 1))
         self.dsets = {k: self.file.create_dataset(k, shape=s, dtype="<f4") for k, s in shapes.items()}
         self.hashers = {k: hashlib.sha256() for k in shapes}
+        # ||f_i||_2 dx dy of the stored float32 source: normalization needs it for the whole
+        # training pool, and reading every field back for it would cost a pass over the file
+        self.f_measure = self.file.create_dataset("f_measure", shape=(count,), dtype="<f8")
 
     def write(self, start: int, arrays: dict[str, np.ndarray]) -> None:
         if start != self.done:
@@ -62,6 +72,8 @@ class SplitWriter:
             a = np.ascontiguousarray(arrays[name], dtype="<f4")
             dset[start : start + size] = a
             self.hashers[name].update(memoryview(a).cast("B"))
+            if name == "fields":
+                self.f_measure[start : start + size] = f_measure(a[:, 0])
         self.done += size
 
     def finish(self, attrs: dict[str, Any]) -> dict[str, str]:
@@ -156,7 +168,7 @@ def verify_hash(path: str | Path, block: int = 256) -> bool:
         if stored is None:
             return False
         hashes = {}
-        for name in (k for k in h if isinstance(h[k], h5py.Dataset)):
+        for name in (k for k in h if isinstance(h[k], h5py.Dataset) and k not in DERIVED):
             d, hs = h[name], hashlib.sha256()
             try:
                 for i in range(0, d.shape[0], block):

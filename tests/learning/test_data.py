@@ -153,3 +153,27 @@ def test_load_mixture_reads_each_dataset(tmp_path):
 def test_f_measure_units():
     f = np.ones((1, 4, 4))
     assert f_measure(f)[0] == pytest.approx(4 / 16)  # ||1||_2 = 4 over 16 points, dx dy = 1/16
+
+
+def test_pool_scales_cover_the_whole_training_pool(tmp_path):
+    from sciml_tui.learning.data import pool_scales
+
+    seed_layout = make_dataset(tmp_path / "seed", sizes=(40, 4, 4), attrs=False)
+    full = read_split(seed_layout / "train.h5")
+    expected = compute_scales([full.f], [full.coef])
+    assert pool_scales([seed_layout], "compact") == pytest.approx(expected)
+    sub = read_split(seed_layout / "train.h5", 8)
+    assert compute_scales([sub.f], [sub.coef]) != pytest.approx(expected)  # a subset alone would differ
+
+
+def test_generated_files_carry_the_source_measure(tmp_path):
+    from sciml_tui.learning.data import pool_scales
+    from sciml_tui.physics import generate_dataset
+
+    out = tmp_path / "gen"
+    generate_dataset("poisson", 1, 5, 16, sizes={"train": 24, "val": 4, "test": 4}, seed=3, out_dir=out)
+    with h5py.File(out / "train.h5") as fh:
+        stored = fh["f_measure"][...]
+        np.testing.assert_allclose(stored, f_measure(fh["fields"][:, 0]), rtol=1e-12)
+    full = read_split(out / "train.h5")
+    assert pool_scales([out], "compact") == pytest.approx(compute_scales([full.f], [full.coef]))

@@ -171,3 +171,13 @@ def test_subset_offset_trains_on_a_shifted_subset(poisson_data, tmp_path):
         trainer._prepare()
         (split,) = trainer.train_splits
         torch.testing.assert_close(torch.from_numpy(split.f), torch.from_numpy(full.f[offset::4]))
+
+
+def test_a_run_on_a_subset_normalizes_with_the_pools_scales(poisson_data, tmp_path):
+    from sciml_tui.learning.config import RunConfig
+    from sciml_tui.learning.data import pool_scales
+    from sciml_tui.learning.trainer import Trainer
+
+    trainer = Trainer(RunConfig(**base_config(poisson_data, mode="scratch", n_train=8)), tmp_path / "sub")
+    trainer._prepare()
+    assert trainer.scales == pytest.approx(pool_scales([poisson_data], "compact"))

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from sciml_tui.results.text import fmt_error
+from sciml_tui.results.text import efficiency_line, fmt_error
 from sciml_tui.tui.format import fmt_n
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
@@ -134,13 +134,7 @@ class ResultsScreen(Screen):
         for eff in effs:
             tag = [str(eff[k]) for k in ("model", "source") if eff.get(k) and (k == "source" or multi)]
             model = f"[{' '.join(tag)}] " if tag else ""
-            if eff.get("factor"):
-                ge = "≥" if eff.get("factor_is_lower_bound") else ("≤" if eff.get("factor_is_upper_bound") else "")
-                out.append(f"{model}{self.target:g} reached with N={eff.get('n_finetune') or 0:.0f} (fine-tuned) "
-                           f"vs N={eff.get('n_scratch') or 0:.0f} (scratch): ")
-                out.append(f"{ge}{eff['factor']:.0f}x fewer examples\n", style="bold")
-            else:
-                out.append(f"{model}{self.target:g}: factor n/a ({eff.get('reason') or 'not reached'})\n", style="dim")
+            out.append(f"{model}{efficiency_line(eff)}\n", style="bold" if eff.get("factor") else "dim")
         slopes = [f"{curve_label(c, multi)} {c['fit']['b']:+.2f}" for c in curves if isinstance(c.get("fit"), dict)
                   and c["fit"].get("b") is not None]
         if slopes:

@@ -26,7 +26,7 @@ sweeps:
 """
 
 
-def fake_datasets(ws_root: Path, plan) -> None:
+def fake_datasets(plan) -> None:
     """Empty split files so the plan's datasets count as present (the fake trainer ignores them)."""
     for d in plan.datasets:
         d.path.mkdir(parents=True, exist_ok=True)

@@ -55,7 +55,7 @@ def test_dry_run_json_of_the_full_scale_specs(tmp_path):
 def test_status_logs_cancel_on_a_finished_sweep(spec_file, fake_entry):
     ws = WorkspaceStore(spec_file.parents[1])
     plan = plan_sweep(spec_file, ws)
-    fake_datasets(ws.root, plan)
+    fake_datasets(plan)
     record_plan(ws, plan)
     run_scheduler(ws, ["s"])
     w = ["--workspace", str(ws.root)]

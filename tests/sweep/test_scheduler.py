@@ -23,7 +23,7 @@ from .conftest import fake_datasets
 def _prepare(spec_file: Path) -> WorkspaceStore:
     ws = WorkspaceStore(spec_file.parents[1])
     plan = plan_sweep(spec_file, ws)
-    fake_datasets(ws.root, plan)
+    fake_datasets(plan)
     record_plan(ws, plan)
     return ws
 

@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 
 @contextlib.contextmanager
@@ -47,6 +47,16 @@ def _read_umask() -> int:
 
 
 _UMASK = _read_umask()
+
+
+def read_json_object(path: str | os.PathLike[str]) -> Optional[dict[str, Any]]:
+    """A JSON object file as a dict; None when it is missing, unreadable or not an object
+    (run-dir files are written atomically, so None means "not there yet")."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def write_bytes(final: str | os.PathLike[str], data: bytes) -> None:

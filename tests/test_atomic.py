@@ -39,3 +39,15 @@ def test_new_files_follow_the_umask(tmp_path):
 def test_write_json_roundtrip(tmp_path):
     write_json(tmp_path / "r.json", {"b": 2, "a": [1.5]})
     assert (tmp_path / "r.json").read_text().startswith("{")
+
+
+def test_read_json_object_is_none_for_missing_torn_or_foreign_files(tmp_path):
+    from sciml_tui.atomic import read_json_object
+
+    assert read_json_object(tmp_path / "none.json") is None
+    (tmp_path / "torn.json").write_text('{"status": "do')
+    assert read_json_object(tmp_path / "torn.json") is None
+    (tmp_path / "list.json").write_text("[1, 2]")
+    assert read_json_object(tmp_path / "list.json") is None
+    write_json(tmp_path / "ok.json", {"status": "done"})
+    assert read_json_object(tmp_path / "ok.json") == {"status": "done"}

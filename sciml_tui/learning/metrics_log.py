@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from sciml_tui.atomic import read_json_object
 from sciml_tui.tinydb_atomic import AtomicJSONStorage
 
 METRICS_FILE = "metrics.json"
@@ -84,9 +85,4 @@ def read_metrics(run_dir: str | Path) -> dict:
 
 def read_result(run_dir: str | Path) -> Optional[dict]:
     """The run's result.json as a dict, or None while the run has not finished."""
-    path = Path(run_dir) / RESULT_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(Path(run_dir) / RESULT_FILE)

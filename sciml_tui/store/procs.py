@@ -4,7 +4,6 @@ array tasks; no signals sent here)."""
 from __future__ import annotations
 
 import getpass
-import json
 import shutil
 import subprocess
 import time
@@ -13,16 +12,14 @@ from typing import Any, Optional
 
 import psutil
 
+from sciml_tui.atomic import read_json_object
+
 # A pid is ours only if its start time matches the one recorded at launch (pids get reused).
 CREATE_TIME_SLACK_S = 2.0
 
 
 def read_launch(run_dir: str | Path) -> Optional[dict[str, Any]]:
-    try:
-        data = json.loads((Path(run_dir) / "launch.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(Path(run_dir) / "launch.json")
 
 
 def pid_alive(pid: Any, create_time: Any = None) -> bool:

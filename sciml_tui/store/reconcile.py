@@ -10,12 +10,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from sciml_tui.atomic import read_json_object
 from sciml_tui.store.procs import launch_alive, read_launch, slurm_task_state
 from sciml_tui.store.workspace import WorkspaceStore
 
@@ -27,11 +27,7 @@ LAUNCH_GRACE_S = 30.0
 
 def read_result_json(run_dir: str | Path) -> Optional[dict[str, Any]]:
     """`result.json` of a run dir, or None while the run has not finished (no torch import)."""
-    try:
-        data = json.loads((Path(run_dir) / "result.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(Path(run_dir) / "result.json")
 
 
 def log_tail(run_dir: str | Path, lines: int = LOG_TAIL_LINES) -> str:

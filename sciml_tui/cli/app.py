@@ -52,3 +52,4 @@ data_app = SciTyper(help="Generate and inspect PDE datasets (HDF5).", no_args_is
 run_app = SciTyper(help="Run experiments described in spec files.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(run_app, name="run")
+from sciml_tui.cli import spec_cmds  # noqa: E402,F401  (registers `sciml spec`; needs `app` above)

@@ -33,3 +33,15 @@ def print_json(obj: Any) -> None:
 
 def is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def require_sweep(ws: Any, sweep: str) -> list[dict]:
+    """The runs of `sweep`; an unknown sweep name is a one-line error listing the known ones."""
+    from sciml_tui.errors import UserError
+
+    runs = ws.runs(sweep=sweep)
+    if ws.sweep(sweep) is None and not runs:
+        known = sorted(str(s.get("name")) for s in ws.sweeps())
+        hint = f" (known: {', '.join(known)})" if known else " (no sweeps recorded there yet)"
+        raise UserError(f"unknown sweep {sweep!r} in workspace {ws.root}{hint}")
+    return runs

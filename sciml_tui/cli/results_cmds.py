@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from sciml_tui.cli.app import app
-from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, require_sweep
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, print_results, require_sweep
 from sciml_tui.errors import UserError
 
 
@@ -65,11 +65,7 @@ def results_cmd(
 
             write_text(out, text)
     else:
-        from rich.console import Console
-
-        from sciml_tui.results.render import render_results
-
-        Console().print(render_results(res))
+        print_results(res)
     if out is not None:
         typer.echo(f"wrote {out}")
     if plot is not None:

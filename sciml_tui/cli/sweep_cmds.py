@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from sciml_tui.cli.app import app, run_app
-from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json, require_sweep
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json, print_results, require_sweep
 from sciml_tui.errors import ConfigError
 
 DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in the background and return at once.")]
@@ -94,16 +94,11 @@ class _Progress:
 
 
 def _print_results(ws: Any, sweeps: list[str]) -> None:
-    try:
-        from rich.console import Console
+    from sciml_tui.results import sweep_results
 
-        from sciml_tui.results import sweep_results
-        from sciml_tui.results.render import render_results
-    except ImportError:
-        return
     for name in sweeps:
         target = (ws.sweep(name) or {}).get("target") or 1e-2
-        Console().print(render_results(sweep_results(ws.runs(sweep=name), name, target=target)))
+        print_results(sweep_results(ws.runs(sweep=name), name, target=target))
         if target != 1e-2:
             typer.echo(f"(data efficiency at the sweep's target {target:g}; `sciml results {name} --target EPS` for another)")
 

@@ -12,6 +12,16 @@ from typing import Any, Optional
 from sciml_tui.results.curves import model_sort_key
 
 
+ASCII_FOR = {"±": "+-", "≤": "<=", "≥": ">=", "→": "->", "×": "x"}
+
+
+def to_ascii(text: str) -> str:
+    """The same text for a terminal that cannot show these symbols ('0.41±0.03' -> '0.41+-0.03')."""
+    for sym, plain in ASCII_FOR.items():
+        text = text.replace(sym, plain)
+    return text.encode("ascii", "replace").decode("ascii")
+
+
 def fmt_num(x: Optional[float], digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}g}"
 

@@ -57,3 +57,21 @@ def test_cancel_and_resume_speak_json(workspace):
 def test_module_entry_point_accepts_short_help():
     out = subprocess.run([sys.executable, "-m", "sciml_tui.cli", "-h"], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("Usage:")
+
+
+def _sciml_process(workspace, *args: str, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    base = {k: v for k, v in os.environ.items() if k not in ("LC_ALL", "LC_CTYPE", "LANG", "PYTHONIOENCODING")}
+    return subprocess.run([sys.executable, "-m", "sciml_tui.cli", *args, "-w", str(workspace)],
+                          capture_output=True, env={**base, **env})
+
+
+def test_results_fall_back_to_ascii_when_the_terminal_cannot_show_symbols(workspace):
+    for env in ({"PYTHONIOENCODING": "ascii", "LANG": "C.UTF-8"}, {"LANG": "C"}):
+        out = _sciml_process(workspace, "results", "quickstart", **env)
+        assert out.returncode == 0, (env, out.stderr)
+        text = out.stdout.decode("ascii")  # fails on any byte above 127
+        assert "0.431+-0.015 (lr 1e-3)" in text and "+----" in text, env
+    utf = _sciml_process(workspace, "results", "quickstart", LANG="C.UTF-8").stdout.decode("utf-8")
+    assert "0.431±0.015" in utf and "┃" in utf

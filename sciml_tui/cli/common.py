@@ -33,3 +33,39 @@ def print_json(obj: Any) -> None:
 
 def is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def require_sweep(ws: Any, sweep: str) -> list[dict]:
+    """The runs of `sweep`; an unknown sweep name is a one-line error listing the known ones."""
+    from sciml_tui.errors import UserError
+
+    runs = ws.runs(sweep=sweep)
+    if ws.sweep(sweep) is None and not runs:
+        known = sorted(str(s.get("name")) for s in ws.sweeps())
+        hint = f" (known: {', '.join(known)})" if known else " (no sweeps recorded there yet)"
+        raise UserError(f"unknown sweep {sweep!r} in workspace {ws.root}{hint}")
+    return runs
+
+
+def ascii_only(stream: Any = None) -> bool:
+    """True when the terminal cannot show box drawing or '±': the stream's encoding is not
+    UTF, or the locale (LC_ALL, LC_CTYPE, LANG, first one set) names none (LANG=C, POSIX)."""
+    enc = (getattr(stream or sys.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
+    if not enc.startswith("utf"):
+        return True
+    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = os.environ.get(var)
+        if var == "LC_CTYPE" and value == "C.UTF-8" and sys.flags.utf8_mode:
+            continue  # set by Python itself when it started under the C locale (PEP 538)
+        if value:
+            return "utf8" not in value.lower().replace("-", "")
+    return False
+
+
+def print_results(res: dict) -> None:
+    """The Rich tables of `sciml results`, in ASCII where the terminal needs it."""
+    from rich.console import Console
+
+    from sciml_tui.results.render import render_results
+
+    Console().print(render_results(res, ascii_only=ascii_only()))

@@ -9,11 +9,15 @@ from typing import Annotated, Optional
 import typer
 
 from sciml_tui.cli.app import app
-from sciml_tui.cli.common import JsonOpt, WorkspaceOpt
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, print_results, require_sweep
 from sciml_tui.errors import UserError
 
 
-@app.command("results")
+@app.command("results", examples=[
+    "sciml results quickstart",
+    "sciml results quickstart --target 0.05 --plot quickstart.svg",
+    "sciml results quickstart --json -o quickstart.json",
+])
 def results_cmd(
     sweep: Annotated[str, typer.Argument(help="Sweep name (see `sciml status`).")],
     workspace: WorkspaceOpt = Path("."),
@@ -46,11 +50,7 @@ def results_cmd(
         json_out, csv_out = out.suffix.lower() == ".json", out.suffix.lower() == ".csv"
 
     ws = WorkspaceStore(workspace)
-    runs = ws.runs(sweep=sweep)
-    if ws.sweep(sweep) is None and not runs:
-        known = sorted(str(s.get("name")) for s in ws.sweeps())
-        hint = f" (known: {', '.join(known)})" if known else " (no sweeps recorded there yet)"
-        raise UserError(f"unknown sweep {sweep!r} in workspace {ws.root}{hint}")
+    runs = require_sweep(ws, sweep)
     if target is None:
         target = float((ws.sweep(sweep) or {}).get("target") or 1e-2)
     res = sweep_results(runs, sweep, target=target)
@@ -65,11 +65,7 @@ def results_cmd(
 
             write_text(out, text)
     else:
-        from rich.console import Console
-
-        from sciml_tui.results.render import render_results
-
-        Console().print(render_results(res))
+        print_results(res)
     if out is not None:
         typer.echo(f"wrote {out}")
     if plot is not None:

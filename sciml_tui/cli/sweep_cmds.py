@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from sciml_tui.cli.app import app, run_app
-from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json, print_results, require_sweep
 from sciml_tui.errors import ConfigError
 
 DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in the background and return at once.")]
@@ -94,16 +94,11 @@ class _Progress:
 
 
 def _print_results(ws: Any, sweeps: list[str]) -> None:
-    try:
-        from rich.console import Console
+    from sciml_tui.results import sweep_results
 
-        from sciml_tui.results import sweep_results
-        from sciml_tui.results.render import render_results
-    except ImportError:
-        return
     for name in sweeps:
         target = (ws.sweep(name) or {}).get("target") or 1e-2
-        Console().print(render_results(sweep_results(ws.runs(sweep=name), name, target=target)))
+        print_results(sweep_results(ws.runs(sweep=name), name, target=target))
         if target != 1e-2:
             typer.echo(f"(data efficiency at the sweep's target {target:g}; `sciml results {name} --target EPS` for another)")
 
@@ -127,7 +122,11 @@ def _foreground(ws: Any, names: list[str], start: Any, todo: Optional[int] = Non
     _print_results(ws, names)
 
 
-@run_app.command("sweep")
+@run_app.command("sweep", examples=[
+    "sciml run sweep experiments/quickstart.yaml --dry-run",
+    "sciml run sweep experiments/quickstart.yaml --detach --gpus 0,1",
+    "sciml run sweep experiments/model-sizes.yaml --backend slurm --partition gpu",
+])
 def run_sweep(
     spec: Annotated[Path, typer.Argument(help="Experiment spec file (experiments/*.yaml).")],
     workspace: WorkspaceOpt = Path("."),
@@ -189,7 +188,7 @@ def run_sweep(
     _foreground(ws, names, start, todo)
 
 
-@app.command("resume")
+@app.command("resume", examples=["sciml resume quickstart", "sciml resume quickstart --detach --json"])
 def resume_cmd(
     sweep: Annotated[str, typer.Argument(help="Sweep name.")],
     workspace: WorkspaceOpt = Path("."),
@@ -201,6 +200,7 @@ def resume_cmd(
     partition: PartitionOpt = None,
     array_limit: ArrayLimitOpt = None,
     slurm_opt: SlurmOptOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Run what is missing, failed or cancelled in SWEEP; adopt runs that still run."""
     from sciml_tui.launch import resume
@@ -212,29 +212,42 @@ def resume_cmd(
     if detach:
         out = resume(ws, sweep, detach=True, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
                      backend=backend, slurm=sopts)
-        if backend == "slurm":
+        if json_out:
+            print_json(out)
+        elif backend == "slurm":
             _echo_submitted(out)
         else:
             typer.echo(f"scheduler pid {out['scheduler_pid']} resumes {sweep}; log: {out['log']}")
         return
-    _foreground(ws, [sweep], lambda ev: resume(ws, sweep, detach=False, max_parallel=max_parallel, gpus=gpu_list,
-                                               per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts))
+    def start(ev: Any = None) -> dict[str, Any]:
+        return resume(ws, sweep, detach=False, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
+                      on_event=ev, backend=backend, slurm=sopts)
+
+    if json_out:
+        print_json(start())
+        return
+    _foreground(ws, [sweep], start)
 
 
-@app.command("cancel")
+@app.command("cancel", examples=["sciml cancel quickstart", "sciml cancel RUN_ID --json"])
 def cancel_cmd(
     target: Annotated[str, typer.Argument(help="A run id or a sweep name.")],
     workspace: WorkspaceOpt = Path("."),
+    json_out: JsonOpt = False,
 ) -> None:
     """Stop a run, or a sweep's scheduler and all its runs."""
     from sciml_tui.launch import cancel
     from sciml_tui.store import WorkspaceStore
 
     ids = cancel(WorkspaceStore(workspace), target)
-    typer.echo(f"cancelled {len(ids)} run(s)")
+    if json_out:
+        print_json({"cancelled": list(ids)})
+    else:
+        typer.echo(f"cancelled {len(ids)} run(s)")
 
 
-@app.command("status")
+@app.command("status", examples=["sciml status", "sciml status --sweep quickstart --watch",
+                                 "sciml status --sweep quickstart --json"])
 def status_cmd(
     workspace: WorkspaceOpt = Path("."),
     sweep: Annotated[Optional[str], typer.Option("--sweep", help="Show every run of this sweep.")] = None,
@@ -246,6 +259,8 @@ def status_cmd(
     from sciml_tui.store import WorkspaceStore
 
     ws = WorkspaceStore(workspace)
+    if sweep is not None:
+        require_sweep(ws, sweep)
     if json_out:
         print_json(collect(ws, sweep))
         return
@@ -261,7 +276,7 @@ def status_cmd(
         pass
 
 
-@app.command("logs")
+@app.command("logs", examples=["sciml logs RUN_ID -n 100", "sciml logs RUN_ID --follow"])
 def logs_cmd(
     run: Annotated[str, typer.Argument(help="Run id.")],
     workspace: WorkspaceOpt = Path("."),

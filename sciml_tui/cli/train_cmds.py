@@ -16,7 +16,7 @@ from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, default_workspace, is_tt
 from sciml_tui.errors import ConfigError, UserError
 
 
-@app.command("models")
+@app.command("models", examples=["sciml models", "sciml models --json"])
 def models_cmd(as_json: JsonOpt = False) -> None:
     """List the FNO size presets (parameters counted for 4 input channels)."""
     from sciml_tui.learning.presets import preset_table

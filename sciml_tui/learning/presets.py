@@ -1,10 +1,11 @@
-"""Named model sizes (width, Fourier modes), as used in spec files and `sciml models`."""
+"""Named model sizes (width, Fourier modes): the one list of presets, used by spec validation,
+`sciml models`, training and the order of results tables. Imports no torch."""
 
 from __future__ import annotations
 
 from sciml_tui.errors import UserError
 
-# name -> (width, modes); parameter counts are for 4 input channels (SYS-1 compact layout)
+# name -> (width, modes), in order of size; parameter counts are for 4 input channels (SYS-1 compact layout)
 PRESETS: dict[str, tuple[int, int]] = {
     "tiny": (8, 4),
     "fno-64k": (16, 4),

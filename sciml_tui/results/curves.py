@@ -24,13 +24,14 @@ import math
 from collections import defaultdict
 from typing import Any, Iterable, Optional
 
+from sciml_tui.learning.presets import PRESETS
 from sciml_tui.results.stats import crossing_n, is_number, mean_std, power_law_fit
 
 INITS = ("scratch", "finetune", "zeroshot")
 STATES = ("done", "failed", "diverged", "running", "queued", "cancelled")
 LABELS = {"scratch": "scratch", "finetune": "fine-tuned", "zeroshot": "zero-shot"}
-# Presets in order of size, so tables and plots list small models first.
-PRESET_ORDER = ("tiny", "fno-64k", "fno-1m", "fno-17m", "fno-67m", "fno-268m")
+# Tables and plots list small models first (PRESETS is in order of size).
+PRESET_ORDER = tuple(PRESETS)
 
 
 def model_sort_key(model: str) -> tuple[int, str]:

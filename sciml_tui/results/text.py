@@ -6,22 +6,62 @@ no Rich, no Textual.
 
 from __future__ import annotations
 
-from typing import Optional
+import math
+from typing import Any, Optional
 
 from sciml_tui.results.curves import model_sort_key
+
+
+ASCII_FOR = {"±": "+-", "≤": "<=", "≥": ">=", "→": "->", "×": "x"}
+
+
+def to_ascii(text: str) -> str:
+    """The same text for a terminal that cannot show these symbols ('0.41±0.03' -> '0.41+-0.03')."""
+    for sym, plain in ASCII_FOR.items():
+        text = text.replace(sym, plain)
+    return text.encode("ascii", "replace").decode("ascii")
 
 
 def fmt_num(x: Optional[float], digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}g}"
 
 
-def fmt_lr(lr: Optional[float]) -> str:
-    """1e-3, 5e-4, 0.001 -> '1e-3', '5e-4', '1e-3' (no zero-padded exponents)."""
+def fmt_lr(lr: Any, missing: str = "-") -> str:
+    """1e-3, 5e-4, 2.5e-4, 0.001 -> '1e-3', '5e-4', '2.5e-4', '1e-3' (no zero-padded exponents)."""
     if lr is None:
-        return "-"
-    mant, exp = f"{lr:.2e}".split("e")
+        return missing
+    try:
+        value = float(lr)
+    except (TypeError, ValueError):
+        return str(lr)
+    mant, exp = f"{value:.2e}".split("e")
     mant = mant.rstrip("0").rstrip(".")
     return f"{mant}e{int(exp)}"
+
+
+def fmt_run_error(x: Any, missing: str = "") -> str:
+    """One run's relative L2 error: '0.0123', '4.20e-04' below 1e-3 or from 10 up, 'nan', 'inf'."""
+    if x is None:
+        return missing
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v) or math.isinf(v):
+        return "nan" if math.isnan(v) else "inf"
+    return f"{v:.2e}" if v < 1e-3 or v >= 10 else f"{v:.4f}"
+
+
+def fmt_count(x: Any) -> str:
+    """A training-set size in a narrow column: 100 -> '100', 8192 -> '8K' (whole multiples of
+    1024 from 8192 up), None -> '-'."""
+    if x is None:
+        return "-"
+    try:
+        n = int(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return f"{n // 1024}K" if n >= 8192 and n % 1024 == 0 else str(n)
 
 
 def fmt_target(t: float) -> str:
@@ -58,47 +98,72 @@ def curves_of(res: dict, model: str) -> list[dict]:
     return [c for c in res["curves"] if c["model"] == model]
 
 
-def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows of the error-vs-N table of one model.
+def series_label(c: dict, multi_model: bool) -> str:
+    """A curve's label in a view of several models: 'fine-tuned (mix) fno-1m'."""
+    return f"{c['label']} {c['model']}" if multi_model else c["label"]
 
-    Columns: N, then one per scratch / fine-tuned curve, then zero-shot (its level shown on
-    the first row only). A cell is 'mean±std (lr 1e-3)' (with ' +' when more seeds of that N
-    are still pending), '(running)' / '(queued)' for an N with no finished run yet, or ''
-    where that curve has no such N.
+
+def n_cell(c: dict, n: int, with_lr: bool = True, pending_mark: str = " +") -> str:
+    """A curve's cell at N: 'mean±std (lr 1e-3)' (+ `pending_mark` while more seeds of that N
+    are pending), '(running)' / '(queued)' for an N with no finished run yet, else ''."""
+    p = next((p for p in c["points"] if p["n"] == n), None)
+    if p is not None:
+        cell = fmt_error(p)
+        if with_lr:
+            cell += f" (lr {fmt_lr(p['lr'])})"
+        return cell + (pending_mark if n in c["pending_n"] else "")
+    if n in c["pending_n"]:
+        return "(running)" if n in c.get("running_n", []) else "(queued)"
+    return ""
+
+
+def zeroshot_cell(c: dict) -> str:
+    """A zero-shot level: 'mean±std', '(running)' / '(queued)' while pending, else ''."""
+    if c["points"]:
+        return fmt_error(c["points"][0])
+    if c["pending"]:
+        return "(running)" if c.get("running") else "(queued)"
+    return ""
+
+
+def _ns(curves: list[dict]) -> list[int]:
+    return sorted({p["n"] for c in curves for p in c["points"]} | {n for c in curves for n in c["pending_n"]})
+
+
+def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the error-vs-N table of one model (`sciml results`).
+
+    Columns: N, then one per scratch / fine-tuned curve (cells as `n_cell`), then zero-shot (its
+    level shown on the first row only).
     """
     cs = curves_of(res, model)
     n_curves = [c for c in cs if c["init"] != "zeroshot"]
     zs = [c for c in cs if c["init"] == "zeroshot"]
     headers = ["N"] + [c["label"] for c in n_curves] + [c["label"] for c in zs]
-    ns = sorted({p["n"] for c in n_curves for p in c["points"]}
-                | {n for c in n_curves for n in c["pending_n"]})
+    ns = _ns(n_curves)
     rows = []
     for i, n in enumerate(ns):
-        row = [str(n)]
-        for c in n_curves:
-            p = next((p for p in c["points"] if p["n"] == n), None)
-            if p is not None:
-                cell = fmt_error(p)
-                if with_lr:
-                    cell += f" (lr {fmt_lr(p['lr'])})"
-                if n in c["pending_n"]:
-                    cell += " +"
-            elif n in c["pending_n"]:
-                cell = "(running)" if n in c.get("running_n", []) else "(queued)"
-            else:
-                cell = ""
-            row.append(cell)
-        for c in zs:
-            if i == 0 and c["points"]:
-                row.append(fmt_error(c["points"][0]))
-            elif i == 0 and c["pending"]:
-                row.append("(running)" if c.get("running") else "(queued)")
-            else:
-                row.append("")
-        rows.append(row)
+        rows.append([str(n)] + [n_cell(c, n, with_lr) for c in n_curves]
+                    + [zeroshot_cell(c) if i == 0 else "" for c in zs])
     if not ns and zs:
-        rows.append(["-"] + [fmt_error(c["points"][0]) if c["points"] else
-                             "(running)" if c.get("running") else "(queued)" for c in zs])
+        rows.append(["-"] + [zeroshot_cell(c) for c in zs])
+    return headers, rows
+
+
+def combined_table(res: dict) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The dashboard's table: every model's curves side by side, lr left out, '*' on points whose
+    seeds are still pending, one row per zero-shot level under the N rows. Rows are
+    (key, cells)."""
+    curves = [c for c in res["curves"] if c["init"] != "zeroshot"]
+    zeros = [c for c in res["curves"] if c["init"] == "zeroshot"]
+    multi = len({c["model"] for c in curves}) > 1
+    headers = ["N"] + [series_label(c, multi) for c in curves]
+    width = max(len(curves), 1)
+    headers += [""] * (width + 1 - len(headers))
+    rows = [(str(n), [fmt_count(n)] + [n_cell(c, n, with_lr=False, pending_mark="*") for c in curves])
+            for n in _ns(curves)]
+    rows += [(f"z-{z['model']}-{z['source']}", [series_label(z, multi), zeroshot_cell(z)] + [""] * (width - 1))
+             for z in zeros]
     return headers, rows
 
 
@@ -175,7 +240,7 @@ def curve_series(res: dict, model: Optional[str] = None) -> list[tuple[str, list
         cs = curves_of(res, m)
         ns = [p["n"] for c in cs if c["init"] != "zeroshot" for p in c["points"]]
         for c in cs:
-            label = f"{c['label']} {m}" if several else c["label"]
+            label = series_label(c, several)
             if c["init"] == "zeroshot":
                 if not c["points"]:
                     continue

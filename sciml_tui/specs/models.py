@@ -31,11 +31,9 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from sciml_tui.learning.config import RecipeConfig
+from sciml_tui.learning.presets import PRESETS  # noqa: F401  (re-exported: specs.PRESETS)
 from sciml_tui.specs.names import NAME_PATTERN
 
-# Mirrors the preset names of docs/architecture.md (the learning room owns their shapes); kept
-# here so that validating a spec never imports torch.
-PRESETS = ("tiny", "fno-64k", "fno-1m", "fno-17m", "fno-268m", "fno-67m")
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 MAX_LIST = 1000

@@ -1,10 +1,18 @@
-"""Plain formatting of run records for tables (no Textual imports; used in worker threads)."""
+"""Plain formatting of run records for tables (no Textual imports; used in worker threads).
+
+Numbers (errors, learning rates, example counts) use the formats of `results.text`, so the
+dashboard and the CLI print a value the same way.
+"""
 
 from __future__ import annotations
 
 import math
 from datetime import datetime
 from typing import Any, Optional
+
+from sciml_tui.results.text import fmt_count as fmt_n
+from sciml_tui.results.text import fmt_lr as fmt_lr_shared
+from sciml_tui.results.text import fmt_run_error as fmt_err
 
 STATE_LABEL = {
     "done": "✓ done",
@@ -40,35 +48,8 @@ def fmt_elapsed(seconds: Optional[float]) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
-def fmt_err(x: Any) -> str:
-    if x is None:
-        return ""
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    if math.isnan(v) or math.isinf(v):
-        return "nan" if math.isnan(v) else "inf"
-    return f"{v:.2e}" if v < 1e-3 or v >= 10 else f"{v:.4f}"
-
-
 def fmt_lr(x: Any) -> str:
-    if x is None:
-        return ""
-    try:
-        return f"{float(x):.0e}".replace("e-0", "e-")
-    except (TypeError, ValueError):
-        return str(x)
-
-
-def fmt_n(x: Any) -> str:
-    if x is None:
-        return "-"
-    try:
-        n = int(x)
-    except (TypeError, ValueError):
-        return str(x)
-    return f"{n // 1024}K" if n >= 8192 and n % 1024 == 0 else str(n)
+    return fmt_lr_shared(x, missing="")
 
 
 def progress_bar(done: int, total: int, width: int = 10) -> str:

@@ -138,3 +138,17 @@ def test_spread_is_printed_to_the_means_precision():
     assert fmt_error({"error": 0.2228, "error_std": 3.37e-8, "seeds": 2}) == "0.223±0.000"
     assert fmt_error({"error": 0.00523, "error_std": 0.00031, "seeds": 3}) == "0.00523±0.00031"
     assert fmt_error({"error": 0.412, "error_std": 0.031, "seeds": 1}) == "0.412"
+
+
+def test_dashboard_table_uses_the_cli_cells():
+    from sciml_tui.results.text import combined_table
+
+    runs = [rec("scratch", 8, 2.5e-4, 0, 0.2), rec("scratch", 8, 2.5e-4, 1, 0, state="queued"),
+            rec("scratch", 16, 1e-3, 0, 0, state="queued"), rec("zeroshot", None, None, 0, 0, state="queued")]
+    res = sweep_results(runs, "s")
+    headers, rows = combined_table(res)
+    assert headers == ["N", "scratch"]
+    # a queued N reads '(queued)' as in `sciml results`, not '(running)'
+    assert rows == [("8", ["8", "0.200*"]), ("16", ["16", "(queued)"]), ("z-tiny-None", ["zero-shot", "(queued)"])]
+    _, cli_rows = table(res, "tiny")
+    assert cli_rows[0][1] == "0.200 (lr 2.5e-4) +"

@@ -11,31 +11,12 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from sciml_tui.results.text import efficiency_line, fmt_error
-from sciml_tui.tui.format import fmt_n
+from sciml_tui.results.text import combined_table, efficiency_line, series_label
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
 from sciml_tui.tui.widgets.status_bar import StatusBar
 
 TARGETS = (5e-1, 2e-1, 1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3)
-INIT_LABEL = {"scratch": "scratch", "finetune": "fine-tuned", "zeroshot": "zero-shot", "pretrain": "pre-train"}
-
-
-def curve_label(c: dict, multi_model: bool) -> str:
-    base = c.get("label") or INIT_LABEL.get(str(c.get("init")), str(c.get("init")))
-    if c.get("init") == "finetune" and c.get("label") in (None, "fine-tuned") and c.get("source"):
-        base += f"<{c['source']}"
-    return f"{base} {c.get('model')}" if multi_model else base
-
-
-def fmt_point(p: dict) -> str:
-    """The CLI's cell ('0.412±0.031', see results.text.fmt_error), '*' while seeds still run."""
-    if p.get("error") is None:
-        return "(running)" if p.get("pending") else "-"
-    s = fmt_error({"error": p["error"], "error_std": p.get("error_std") or 0.0, "seeds": p.get("seeds") or 1})
-    return s + ("*" if p.get("pending") else "")
-
-
 class ResultsScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -105,26 +86,18 @@ class ResultsScreen(Screen):
         curves = [c for c in res.get("curves") or [] if c.get("init") != "zeroshot"]
         zeros = [c for c in res.get("curves") or [] if c.get("init") == "zeroshot"]
         multi = len({c.get("model") for c in curves}) > 1
-        self._table(curves, zeros, multi)
+        self._table(res)
         self._summary(res, curves, zeros, multi)
         self._plot(curves, zeros, multi)
 
-    def _table(self, curves: list[dict], zeros: list[dict], multi: bool) -> None:
+    def _table(self, res: dict) -> None:
+        headers, rows = combined_table(res)
         t = self.query_one("#results-table", DataTable)
         t.clear(columns=True)
-        t.add_column("N", key="N")
-        for i, c in enumerate(curves):
-            t.add_column(curve_label(c, multi), key=f"c{i}")
-        ns = sorted({p.get("n") for c in curves for p in c.get("points") or [] if p.get("n") is not None})
-        for n in ns:
-            cells = [fmt_n(n)]
-            for c in curves:
-                p = next((p for p in c.get("points") or [] if p.get("n") == n), None)
-                cells.append(fmt_point(p) if p else ("(running)" if n in (c.get("pending_n") or []) else ""))
-            t.add_row(*cells, key=str(n))
-        for z in zeros:
-            p = (z.get("points") or [{}])[0]
-            t.add_row(curve_label(z, multi), fmt_point(p), *[""] * (len(curves) - 1), key=f"z-{z.get('model')}")
+        for i, h in enumerate(headers):
+            t.add_column(h, key="N" if i == 0 else f"c{i - 1}")
+        for key, cells in rows:
+            t.add_row(*cells, key=key)
 
     def _summary(self, res: dict, curves: list[dict], zeros: list[dict], multi: bool) -> None:
         out = Text()
@@ -135,7 +108,7 @@ class ResultsScreen(Screen):
             tag = [str(eff[k]) for k in ("model", "source") if eff.get(k) and (k == "source" or multi)]
             model = f"[{' '.join(tag)}] " if tag else ""
             out.append(f"{model}{efficiency_line(eff)}\n", style="bold" if eff.get("factor") else "dim")
-        slopes = [f"{curve_label(c, multi)} {c['fit']['b']:+.2f}" for c in curves if isinstance(c.get("fit"), dict)
+        slopes = [f"{series_label(c, multi)} {c['fit']['b']:+.2f}" for c in curves if isinstance(c.get("fit"), dict)
                   and c["fit"].get("b") is not None]
         if slopes:
             out.append("slope " + "  ".join(slopes) + "   ('*' = seeds still running)", style="dim")
@@ -149,12 +122,12 @@ class ResultsScreen(Screen):
             ns.update(xs)
             ys = [p["error"] for p in pts]
             sd = [p.get("error_std") or 0.0 for p in pts]
-            series.append(Series(curve_label(c, multi), xs, ys, PALETTE[i % len(PALETTE)], markers=True,
+            series.append(Series(series_label(c, multi), xs, ys, PALETTE[i % len(PALETTE)], markers=True,
                                  lo=[max(y - s, y * 1e-3) for y, s in zip(ys, sd)], hi=[y + s for y, s in zip(ys, sd)]))
         for j, z in enumerate(zeros):
             p = (z.get("points") or [{}])[0]
             if p.get("error") is not None:
-                series.append(Series(curve_label(z, multi), [0], [p["error"]], PALETTE[(len(curves) + j) % len(PALETTE)], hline=True))
+                series.append(Series(series_label(z, multi), [0], [p["error"]], PALETTE[(len(curves) + j) % len(PALETTE)], hline=True))
         series.append(Series(f"target {self.target:g}", [0], [self.target], "grey50", hline=True))
         self.query_one("#results-plot", BraillePlot).show(
             PlotSpec(series, log_x=True, x_label="N (log)", x_ticks=sorted(ns), empty="no finished points yet"))

@@ -151,7 +151,8 @@ def _curve(res: dict, init: str, model: str, source: Optional[str]) -> Optional[
 
 
 def _seed_warning(res: dict, model: str) -> list[dict]:
-    pts = [p for c in res["curves"] if c["model"] == model for p in c["points"]]
+    # zero-shot evaluates one fixed checkpoint: its repeats are not seeds of a training
+    pts = [p for c in res["curves"] if c["model"] == model and c["init"] != "zeroshot" for p in c["points"]]
     few = [p["seeds"] for p in pts if p["seeds"] < MIN_SEEDS]
     if not few:
         return []
@@ -208,17 +209,23 @@ def _ci_text(entry: dict) -> str:
     return text + (f" ({'; '.join(why)})" if why else "")
 
 
+def factor_interval_lines(res: dict, model: str) -> list[str]:
+    """'factor at 0.2: 95% CI 4.4x to 13x' per fine-tuned curve of the model."""
+    return [f"factor at {fmt_target(e['target'])}" + (f" (from {e['source']})" if e["source"] else "")
+            + f": {_ci_text(e)}" for e in res["uncertainty"]["efficiency_by_model"] if e["model"] == model]
+
+
+def exponent_interval_line(res: dict, model: str) -> str:
+    """'exponent b, 95% CI: scratch -0.55 [-0.57, -0.53], ...' ('' when the model has no fit)."""
+    fits = [f for f in res["uncertainty"]["fits"] if f["model"] == model]
+    return f"exponent b, {LEVEL:.0%} CI: " + ", ".join(
+        f"{f['label']} {f['b']:.2f} " + (f"[{f['b_ci'][0]:.2f}, {f['b_ci'][1]:.2f}]" if f["b_ci"]
+                                        else "(no interval)") for f in fits) if fits else ""
+
+
 def interval_lines(res: dict, model: str) -> list[str]:
-    """The factor's interval and the exponents' intervals of one model, one line each."""
-    u = res["uncertainty"]
-    lines = [f"factor at {fmt_target(e['target'])}" + (f" (from {e['source']})" if e["source"] else "")
-             + f": {_ci_text(e)}" for e in u["efficiency_by_model"] if e["model"] == model]
-    fits = [f for f in u["fits"] if f["model"] == model]
-    if fits:
-        lines.append(f"exponent b, {LEVEL:.0%} CI: " + ", ".join(
-            f"{f['label']} {f['b']:.2f} " + (f"[{f['b_ci'][0]:.2f}, {f['b_ci'][1]:.2f}]" if f["b_ci"]
-                                            else "(no interval)") for f in fits))
-    return lines
+    """The factor's intervals and the exponents' interval of one model, one line each."""
+    return factor_interval_lines(res, model) + [line for line in [exponent_interval_line(res, model)] if line]
 
 
 def factor_table(res: dict, model: str) -> tuple[list[str], list[list[str]]]:
@@ -230,12 +237,22 @@ def factor_table(res: dict, model: str) -> tuple[list[str], list[list[str]]]:
     rows = []
     for tab in tables:
         for r in tab["rows"]:
-            ci = "-" if r["ci"] is None else _ci_text(r).split(" (")[0].replace(f"{LEVEL:.0%} CI ", "")
+            ci = _ci_cell(r["ci"])
             rows.append(([str(tab["source"])] if several else []) + [
                 fmt_target(r["target"]) + (" (chosen)" if r["requested"] else ""),
                 _factor_text(r["factor"], r["bound"]), ci,
                 _n_text(r["n_finetune"], r["finetune_status"]), _n_text(r["n_scratch"], r["scratch_status"])])
     return headers, rows
+
+
+def _ci_cell(ci: Optional[list]) -> str:
+    """'4.4-13x', '>= 5.3x' (unbounded above), '<= 2x' (unbounded below), '-' (none)."""
+    if ci is None or ci == [None, None]:
+        return "-"
+    lo, hi = ci
+    if hi is None:
+        return f">= {lo:.2g}x"
+    return f"<= {hi:.2g}x" if lo is None else f"{lo:.2g}-{hi:.2g}x"
 
 
 def _n_text(n: Optional[float], status: str) -> str:
@@ -244,6 +261,17 @@ def _n_text(n: Optional[float], status: str) -> str:
     if n is None:
         return "-"
     return ("<= " if status == "below_at_smallest_n" else "") + fmt_n(n)
+
+
+CSV_CAVEAT_COLUMNS = ("lr_at_edge", "late_best_epoch", "metric", "warnings")
+
+
+def csv_caveat_cells(res: dict, curve: dict, point: dict) -> list[str]:
+    """A CSV row's caveats: lr_at_edge (high|low|''), late_best_epoch (true|false|''), the
+    legend, and every warning of the row's model joined by ' | '."""
+    late = point.get("late_best_epoch")
+    return [point.get("lr_at_edge") or "", "" if late is None else str(late).lower(), res["legend"],
+            " | ".join(w["text"] for w in res["warnings"] if w["model"] == curve["model"])]
 
 
 def annotate(res: dict) -> dict:

@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from sciml_tui.results import render_caveats
 from sciml_tui.results.text import (efficiency_line, excluded_line, fit_line, models,
                                     progress_line, table)
 
@@ -16,6 +17,7 @@ def render_results(res: dict) -> RenderableType:
     if not ms:
         return Text(f"sweep {res['sweep']}: no sweep runs recorded yet")
     parts: list[RenderableType] = [Text(f"{res['sweep']}: {progress_line(res)}", style="bold")]
+    parts += render_caveats.legend(res)
     for model in ms:
         headers, rows = table(res, model)
         t = Table(title=f"{res['sweep']}: {model}", title_justify="left")
@@ -27,8 +29,10 @@ def render_results(res: dict) -> RenderableType:
         for eff in res["efficiency_by_model"]:
             if eff["model"] == model:
                 parts.append(Text(efficiency_line(eff)))
+        parts += render_caveats.factor_caveats(res, model)
         for line in (fit_line(res, model), excluded_line(res, model)):
             if line:
                 parts.append(Text(line, style="dim"))
+        parts += render_caveats.exponent_caveats(res, model)
         parts.append(Text(""))
-    return Group(*parts)
+    return Group(*parts, *render_caveats.warnings(res))

@@ -138,7 +138,8 @@ def test_fit_through_fewer_than_three_points_is_warned():
 
 def test_fewer_than_three_seeds_is_warned_once_per_model():
     runs = (power_law_runs(0.8, -0.5, "scratch", NS, seeds=(0, 1))
-            + power_law_runs(0.3, -0.5, "finetune", NS, seeds=SEEDS))
+            + power_law_runs(0.3, -0.5, "finetune", NS, seeds=SEEDS)
+            + [rec("zeroshot", None, None, 0, 0.3)])  # one evaluation of a fixed checkpoint
     res = sweep_results(runs, "s")
     [line] = texts(res, "few_seeds")
     assert "4 of 8 points" in line and "fewer than 3 seeds" in line and "as few as 2" in line

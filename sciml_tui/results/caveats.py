@@ -178,7 +178,10 @@ def legend_line(res: dict) -> str:
 
 
 def caveat_lines(res: dict) -> list[str]:
-    """The legend, then one 'warning: ...' line per warning: the same text in every view."""
+    """The legend, then one 'warning: ...' line per warning: the same text in every view
+    (nothing for a result without them, e.g. one that failed to compute)."""
+    if "legend" not in res:
+        return []
     return [res["legend"]] + ["warning: " + w["text"] for w in res["warnings"]]
 
 
@@ -209,10 +212,20 @@ def _ci_text(entry: dict) -> str:
     return text + (f" ({'; '.join(why)})" if why else "")
 
 
+def factor_interval_line(res: dict, model: str, source: Optional[str]) -> str:
+    """'factor at 0.2: 95% CI 4.39x to 12.8x' for one fine-tuned curve ('' when no factor)."""
+    u = res.get("uncertainty") or {}
+    e = next((e for e in u.get("efficiency_by_model", []) if e["model"] == model and e["source"] == source), None)
+    if e is None or e["factor"] is None:  # the factor's own line already says why there is none
+        return ""
+    return (f"factor at {fmt_target(e['target'])}" + (f" (from {e['source']})" if e["source"] else "")
+            + f": {_ci_text(e)}")
+
+
 def factor_interval_lines(res: dict, model: str) -> list[str]:
-    """'factor at 0.2: 95% CI 4.4x to 13x' per fine-tuned curve of the model."""
-    return [f"factor at {fmt_target(e['target'])}" + (f" (from {e['source']})" if e["source"] else "")
-            + f": {_ci_text(e)}" for e in res["uncertainty"]["efficiency_by_model"] if e["model"] == model]
+    lines = [factor_interval_line(res, model, e["source"])
+             for e in res["uncertainty"]["efficiency_by_model"] if e["model"] == model]
+    return [line for line in lines if line]
 
 
 def exponent_interval_line(res: dict, model: str) -> str:

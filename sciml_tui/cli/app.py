@@ -62,7 +62,7 @@ class SciGroup(TyperGroup):
                 sys.exit(0)
             typer.echo(usage_error_line(exc), err=True)
             sys.exit(exc.exit_code)
-        except click_exc.Abort:
+        except typer.Abort:  # typer's own copy of click keeps Abort outside its exceptions module
             typer.echo("error: aborted", err=True)
             sys.exit(1)
         # without standalone mode an Exit comes back as its code, a finished command as None

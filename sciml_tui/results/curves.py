@@ -156,6 +156,8 @@ def _point(n: Optional[int], recs: list[dict], lr: Optional[float], extra: dict)
         "errors": errors,
         "seed_ids": [r.get("seed") for r in recs],
         "run_ids": [r.get("id") for r in recs],
+        "best_epochs": [r.get("best_epoch") if is_number(r.get("best_epoch")) else None for r in recs],
+        "epochs_run": [r.get("epochs_run") if is_number(r.get("epochs_run")) else None for r in recs],
         **extra,
     }
 
@@ -325,7 +327,7 @@ def sweep_results(runs: list[dict], sweep: str, target: float = 1e-2) -> dict:
         **efficiency(None, None, target),
         "reason": "no fine-tuned curve to compare with scratch"}
 
-    return {
+    res = {
         "sweep": sweep,
         "target": target,
         "curves": curves,
@@ -335,3 +337,6 @@ def sweep_results(runs: list[dict], sweep: str, target: float = 1e-2) -> dict:
         "pretrain": pretrain,
         "counts": counts,
     }
+    from sciml_tui.results.caveats import annotate  # late: caveats builds on this module
+
+    return annotate(res)

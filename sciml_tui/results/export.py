@@ -15,10 +15,11 @@ from typing import Any
 
 from sciml_tui.atomic import atomic_path, write_text
 from sciml_tui.errors import UserError
+from sciml_tui.results.caveats import CSV_CAVEAT_COLUMNS, csv_caveat_cells
 from sciml_tui.results.text import curves_of, fmt_target, models
 
 CSV_COLUMNS = ("sweep", "model", "init", "source", "n", "error", "error_std", "seeds", "lr",
-               "val_error", "failed", "diverged", "errors")
+               "val_error", "failed", "diverged", "errors", *CSV_CAVEAT_COLUMNS)
 PLOT_SUFFIXES = (".png", ".svg")
 
 
@@ -31,7 +32,8 @@ def _cell(v: Any) -> str:
 
 
 def to_csv(res: dict) -> str:
-    """One row per point (zero-shot: one row with an empty `n`); `errors` per seed, ';'-joined."""
+    """One row per point (zero-shot: one row with an empty `n`); `errors` per seed, ';'-joined;
+    then the caveat columns (see `caveats.csv_caveat_cells`)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -41,7 +43,8 @@ def to_csv(res: dict) -> str:
                         _cell(p["n"]), _cell(p["error"]), _cell(p["error_std"]),
                         _cell(p["seeds"]), _cell(p["lr"]), _cell(p.get("val_error")),
                         _cell(p.get("failed", 0)), _cell(p.get("diverged", 0)),
-                        ";".join(repr(float(e)) for e in p.get("errors", []))])
+                        ";".join(repr(float(e)) for e in p.get("errors", [])),
+                        *csv_caveat_cells(res, c, p)])
     return buf.getvalue()
 
 

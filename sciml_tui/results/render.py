@@ -7,6 +7,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text as RichText
 
+from sciml_tui.results import render_caveats
 from sciml_tui.results.text import (efficiency_line, excluded_line, fit_line, models,
                                     progress_line, table, to_ascii)
 
@@ -26,6 +27,7 @@ def render_results(res: dict, ascii_only: bool = False) -> RenderableType:
     if not ms:
         return Text(f"sweep {res['sweep']}: no sweep runs recorded yet")
     parts: list[RenderableType] = [Text(f"{res['sweep']}: {progress_line(res)}", style="bold")]
+    parts += render_caveats.legend(res, ascii_only)
     for model in ms:
         headers, rows = table(res, model)
         t = Table(title=f"{res['sweep']}: {model}", title_justify="left",
@@ -38,8 +40,10 @@ def render_results(res: dict, ascii_only: bool = False) -> RenderableType:
         for eff in res["efficiency_by_model"]:
             if eff["model"] == model:
                 parts.append(Text(efficiency_line(eff)))
+        parts += render_caveats.factor_caveats(res, model, ascii_only)
         for line in (fit_line(res, model), excluded_line(res, model)):
             if line:
                 parts.append(Text(line, style="dim"))
+        parts += render_caveats.exponent_caveats(res, model, ascii_only)
         parts.append(Text(""))
-    return Group(*parts)
+    return Group(*parts, *render_caveats.warnings(res, ascii_only))

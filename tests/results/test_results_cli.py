@@ -130,3 +130,59 @@ def test_out_file_by_suffix(ws, tmp_path):
     r = invoke("demo", "-w", ws, "--out", out)
     assert r.exit_code == 0, r.output
     assert json.loads(out.read_text())["sweep"] == "demo"
+
+
+def _quickstart_like_ws(tmp_path):
+    """Two seeds, an lr grid of two whose top wins for scratch and bottom for fine-tuning,
+    best epochs at the end of training: the quickstart's shape."""
+    runs = []
+    for init, a, win in (("scratch", 1.0, 1e-2), ("finetune", 0.5, 3e-3)):
+        for n in (8, 16, 32, 64):
+            for s in (0, 1):
+                err = a * n ** -0.5 * (1 + 0.05 * s)
+                for lr in (3e-3, 1e-2):
+                    runs.append(rec(init, n, lr, s, err if lr == win else 2 * err, sweep="qs",
+                                    best_epoch=40 if lr == win else 20, epochs_run=40))
+    runs += [rec("zeroshot", None, None, 0, 0.232, sweep="qs")]
+    store = store_mod.WorkspaceStore(tmp_path)
+    store.upsert_runs(runs)
+    store.upsert_sweep({"name": "qs", "run_ids": [r["id"] for r in runs], "state": "done"})
+    return tmp_path
+
+
+def _flat(text):
+    return " ".join(text.split())
+
+
+def test_json_marks_lr_edges_and_carries_warnings_and_interval(tmp_path):
+    ws = _quickstart_like_ws(tmp_path)
+    res = json.loads(invoke("qs", "-w", ws, "--json", "--target", "0.15").stdout)
+    marks = {(c["init"], p["n"]): p["lr_at_edge"] for c in res["curves"] for p in c["points"]}
+    assert {v for (init, _), v in marks.items() if init == "scratch"} == {"high"}
+    assert {v for (init, _), v in marks.items() if init == "finetune"} == {"low"}
+    kinds = {w["kind"] for w in res["warnings"]}
+    assert {"lr_edge", "late_best_epoch", "few_seeds"} <= kinds
+    lo, hi = res["uncertainty"]["efficiency"]["ci"]
+    assert lo <= res["efficiency"]["factor"] <= hi
+    assert "bootstrap" in res["uncertainty"]["method"] and res["legend"]
+    assert [r["target"] for r in res["factor_table"][0]["rows"] if r["requested"]] == [0.15]
+
+
+def test_text_output_shows_the_same_sentences_as_the_json(tmp_path):
+    ws = _quickstart_like_ws(tmp_path)
+    res = json.loads(invoke("qs", "-w", ws, "--json", "--target", "0.15").stdout)
+    out = _flat(invoke("qs", "-w", ws, "--target", "0.15").stdout)
+    for sentence in [res["legend"]] + [w["text"] for w in res["warnings"]]:
+        assert _flat(sentence) in out
+    assert "95% CI" in out and "factor at other targets" in out
+
+
+def test_csv_carries_edge_marks_warnings_and_the_metric(tmp_path):
+    ws = _quickstart_like_ws(tmp_path)
+    res = json.loads(invoke("qs", "-w", ws, "--json", "--target", "0.15").stdout)
+    rows = list(csv.DictReader(io.StringIO(invoke("qs", "-w", ws, "--csv", "--target", "0.15").stdout)))
+    assert {r["lr_at_edge"] for r in rows if r["init"] == "scratch"} == {"high"}
+    assert {r["lr_at_edge"] for r in rows if r["init"] == "zeroshot"} == {""}
+    assert {r["late_best_epoch"] for r in rows if r["init"] == "scratch"} == {"true"}
+    assert all("test relative L2" in r["metric"] for r in rows)
+    assert rows[0]["warnings"].split(" | ") == [w["text"] for w in res["warnings"]]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from sciml_tui.results import curve_series, efficiency_line, fit_line, models, sweep_results, table, to_csv
+from sciml_tui.results.caveats import caveat_lines, factor_table, interval_lines
 from sciml_tui.results.render import render_results
 
 numbers = st.one_of(
@@ -38,6 +39,8 @@ records = st.fixed_dictionaries(
         "role": st.sampled_from(["sweep", "pretrain"]),
         "ended_at": st.sampled_from(["2024-01-01", "2024-01-02", None]),
         "id": st.text(max_size=4),
+        "best_epoch": st.one_of(st.integers(0, 45), numbers),
+        "epochs_run": st.one_of(st.integers(0, 45), numbers),
     },
 )
 
@@ -58,6 +61,12 @@ def test_any_records_give_a_consistent_json_result(runs, target):
         for p in pts:
             assert math.isfinite(p["error"]) and p["error"] >= 0 and p["error_std"] >= 0
             assert p["seeds"] == len(p["errors"]) >= 1
+            assert p["lr_at_edge"] in ("high", "low", None) and p["late_best_epoch"] in (True, False, None)
+    assert all(isinstance(w["text"], str) and w["text"] for w in res["warnings"])
+    for e in res["uncertainty"]["efficiency_by_model"] + [r for t in res["factor_table"] for r in t["rows"]]:
+        if e["ci"] and None not in e["ci"]:
+            assert 0 < e["ci"][0] <= e["ci"][1]
+    caveat_lines(res)
     for eff in [res["efficiency"], *res["efficiency_by_model"]]:
         assert eff["factor"] is None or eff["factor"] > 0
         assert (eff["factor"] is None) == (eff["reason"] is not None) or eff["factor_is_lower_bound"] \
@@ -68,4 +77,6 @@ def test_any_records_give_a_consistent_json_result(runs, target):
     for m in models(res):
         table(res, m)
         fit_line(res, m)
+        factor_table(res, m)
+        interval_lines(res, m)
     Console(file=io.StringIO(), width=100).print(render_results(res))

@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from sciml_tui.results.caveats import caveat_lines, factor_interval_line
 from sciml_tui.results.text import combined_table, efficiency_line, series_label
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
@@ -108,10 +109,14 @@ class ResultsScreen(Screen):
             tag = [str(eff[k]) for k in ("model", "source") if eff.get(k) and (k == "source" or multi)]
             model = f"[{' '.join(tag)}] " if tag else ""
             out.append(f"{model}{efficiency_line(eff)}\n", style="bold" if eff.get("factor") else "dim")
+            interval = factor_interval_line(res, eff.get("model"), eff.get("source"))
+            out.append(f"{model}{interval}\n" if interval else "")
         slopes = [f"{series_label(c, multi)} {c['fit']['b']:+.2f}" for c in curves if isinstance(c.get("fit"), dict)
                   and c["fit"].get("b") is not None]
         if slopes:
-            out.append("slope " + "  ".join(slopes) + "   ('*' = seeds still running)", style="dim")
+            out.append("slope " + "  ".join(slopes) + "   ('*' = seeds still running)\n", style="dim")
+        for i, line in enumerate(caveat_lines(res)):
+            out.append(line + "\n", style="dim" if i == 0 else "yellow")
         self.query_one("#efficiency", Static).update(out)
 
     def _plot(self, curves: list[dict], zeros: list[dict], multi: bool) -> None:

@@ -1,18 +1,20 @@
 """Step-time calibration for cost estimates, cached per device in the workspace.
 
 `WORKSPACE/.sciml/calibration.json` holds, per device (name, threads, torch version), the
-seconds of a training step (forward + backward + Adam) and of an evaluation step at a few
-batch sizes for each (model, grid) measured: `{"devices": {KEY: {"device", "kind", "torch",
-"entries": {"fno-1m@64": {"width", "modes", "layers", "in_channels", "grid", "points":
+seconds a fresh training process takes to start (`startup_s`), and of a training step
+(forward + backward + Adam) and an evaluation step at a few batch sizes for each (model, grid)
+measured: `{"devices": {KEY: {"device", "kind", "torch", "startup_s", "entries": {"fno-1m@64": {"width", "modes", "layers", "in_channels", "grid", "points":
 [{"batch", "train_s", "eval_s"}], "measured_at"}}}}}`. Reading it needs no torch; measuring does.
 `WORKSPACE/.sciml/settings.json` may hold `{"max_device_hours": H}`, the launch threshold.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -151,6 +153,17 @@ def time_steps(width: int, modes: int, layers: int, in_channels: int, grid: int,
     return out[0], out[1]
 
 
+def measure_startup(device: DeviceInfo) -> float:
+    """Seconds a fresh training process takes to import torch and the trainer and reach the device."""
+    where = f"cuda:{device.gpu}" if device.kind == "cuda" else "cpu"
+    code = f"import torch, sciml_tui.learning.trainer; torch.zeros(1, device={where!r}).sum().item()"
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=600)
+    return time.perf_counter() - t0
+
+
 def calibration_batches(kind: str, largest: int, one_step_s: float) -> list[int]:
     """Batch sizes to fit overhead + per-sample time: 1 and the largest used; on CPU only as
     large as keeps a step near CPU_STEP_S (CPU time grows linearly with the batch anyway)."""
@@ -176,6 +189,12 @@ def calibrate(root: Path, device: DeviceInfo, works: Iterable[Any], force: bool 
         torch.set_num_threads(device.threads)
     where = f"cuda:{device.gpu}" if device.kind == "cuda" else "cpu"
     done = []
+    if "startup_s" not in table or force:
+        if progress:
+            progress(f"timing the start of a training process on {device.label}")
+        table["startup_s"] = measure_startup(device)
+        write_json(Path(root) / CALIBRATION_FILE, data)
+        done.append("startup")
     for key, (w, top) in sorted(largest.items()):
         if key in table["entries"] and not force:
             continue

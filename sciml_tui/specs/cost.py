@@ -22,6 +22,7 @@ UNION_CHANNELS = 7  # f, D11, D22, D12, a1, a2, omega (learning.data.UNION_CHANN
 TRAIN_OVER_FORWARD = 3.0  # forward + backward + Adam step ~ 3 forward passes
 # Nominal rates for a device with no measurement at all (labelled a guess): FLOP/s, s/step.
 NOMINAL = {"cpu": (2e9, 2e-3), "cuda": (1.5e13, 4e-3)}
+NOMINAL_STARTUP_S = 5.0  # a fresh process: imports, device init, data reads (guess when not measured)
 DEFAULT_LIMIT_HOURS = 24.0
 
 
@@ -195,9 +196,10 @@ def _entry_flops(entry: dict[str, Any]) -> float:
     return fno_forward_flops(entry["width"], entry["modes"], entry["layers"], entry["in_channels"], entry["grid"])
 
 
-def run_seconds(work: RunWork, model: StepModel) -> float:
+def run_seconds(work: RunWork, model: StepModel, startup_s: float = 0.0) -> float:
+    """Device seconds of one run: its process start, training steps and evaluation steps."""
     evals = math.ceil(work.n_val / work.eval_batch) * work.validations + math.ceil(work.n_test / work.eval_batch)
-    return work.train_steps * model.train_s(work.batch) + evals * model.eval_s(work.eval_batch)
+    return startup_s + work.train_steps * model.train_s(work.batch) + evals * model.eval_s(work.eval_batch)
 
 
 # ---- the estimate of a plan ------------------------------------------------------------------
@@ -283,6 +285,7 @@ def estimate(plan: Any, table: dict[str, Any], device: str, kind: str = "cpu", s
         est.dataset_bytes_all += nbytes
         est.dataset_bytes_new += 0 if d.exists else nbytes
     stage = {"pretrain": [0.0, 0.0, 0], "sweep": [0.0, 0.0, 0]}  # device s, longest s, runs
+    startup = float(table.get("startup_s", NOMINAL_STARTUP_S))
     for r in plan.runs:
         if pending_only and not r.pending:
             est.finished += 1
@@ -291,7 +294,7 @@ def estimate(plan: Any, table: dict[str, Any], device: str, kind: str = "cpu", s
         model = step_model(work, table, kind)
         if model.guess:
             est.guesses[work.key] = model.source
-        secs = run_seconds(work, model)
+        secs = run_seconds(work, model, startup)
         keep, written = work.checkpoint_bytes()
         est.runs += 1
         est.train_passes += work.train_passes
@@ -301,6 +304,8 @@ def estimate(plan: Any, table: dict[str, Any], device: str, kind: str = "cpu", s
         est.device_seconds += secs
         s = stage["pretrain" if r.role == "pretrain" else "sweep"]
         s[0], s[1], s[2] = s[0] + secs, max(s[1], secs), s[2] + 1
+    if est.runs and "startup_s" not in table:
+        est.guesses["run start-up"] = "not measured"
     # pre-training runs before the points that need it; each stage spreads over the slots
     est.wall_seconds = sum(max(s[0] / min(est.slots, max(1, s[2])), s[1]) for s in stage.values())
     return est

@@ -94,11 +94,22 @@ def test_wall_time_runs_pretraining_before_the_points(tmp_path):
     assert one.wall_seconds == pytest.approx(one.device_seconds)
     pre = [r for r in plan.runs if r.role == "pretrain"]
     by_id = {d.id: d for d in plan.datasets}
-    longest = max(cost.run_seconds(cost.run_work(r, by_id), cost.step_model(cost.run_work(r, by_id), {}, "cpu"))
-                  for r in plan.runs if r.role == "sweep")
-    pre_s = sum(cost.run_seconds(cost.run_work(r, by_id), cost.step_model(cost.run_work(r, by_id), {}, "cpu"))
-                for r in pre)
+
+    def secs(r):
+        work = cost.run_work(r, by_id)
+        return cost.run_seconds(work, cost.step_model(work, {}, "cpu"), cost.NOMINAL_STARTUP_S)
+
+    longest = max(secs(r) for r in plan.runs if r.role == "sweep")
+    pre_s = sum(secs(r) for r in pre)
     assert many.wall_seconds == pytest.approx(pre_s + longest)
+
+
+def test_measured_startup_is_charged_once_per_run(tmp_path):
+    plan = plan_from_file(ROOT / "experiments" / "quickstart.yaml", tmp_path)
+    base = cost.estimate(plan, {"startup_s": 0.0}, "cpu")
+    slow = cost.estimate(plan, {"startup_s": 10.0}, "cpu")
+    assert slow.device_seconds == pytest.approx(base.device_seconds + 10.0 * len(plan.runs))
+    assert "run start-up" not in slow.guesses and "run start-up" in cost.estimate(plan, {}, "cpu").guesses
 
 
 def test_finished_runs_and_existing_datasets_cost_nothing(tmp_path):

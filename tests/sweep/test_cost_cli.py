@@ -75,7 +75,7 @@ def test_calibrate_measures_once_and_the_estimate_stops_guessing(spec_file):
     assert est["guess"] is False and est["device_hours"] > 0
     cache = json.loads((spec_file.parents[1] / CALIBRATION_FILE).read_text())
     (key, table), = cache["devices"].items()
-    assert "torch" in key and set(table["entries"]) == {"tiny@16"}
+    assert "torch" in key and set(table["entries"]) == {"tiny@16"} and table["startup_s"] > 0
     points = table["entries"]["tiny@16"]["points"]
     assert [p["batch"] for p in points][0] == 1 and all(p["train_s"] > 0 for p in points)
     again = _sweep(spec_file, "--dry-run", "--calibrate")

@@ -58,6 +58,41 @@ def _gpus(value: Optional[str]) -> Optional[list[str]]:
     return gpus
 
 
+def _estimate(ws: Any, plan: Any, slots: Any, limit: Optional[float], calibrate: bool, rerun: bool) -> Any:
+    """The plan's cost on the devices `slots` would use, measuring step times first if asked."""
+    from sciml_tui.learning.calibrate import device_for_slots
+    from sciml_tui.specs.cost import estimate_in_workspace, plan_works
+
+    device = device_for_slots(slots)
+    if calibrate:
+        from sciml_tui.learning.calibrate import calibrate as measure
+
+        done = measure(ws.root, device, plan_works(plan, pending_only=not rerun),
+                       progress=lambda line: typer.echo(line, err=True))
+        if not done:
+            typer.echo(f"already calibrated on {device.label} (delete .sciml/calibration.json to measure again)",
+                       err=True)
+    return estimate_in_workspace(plan, ws.root, device, limit, pending_only=not rerun)
+
+
+def _confirm_cost(est: Any, yes: bool, interactive: bool) -> None:
+    """Above the limit: ask on a terminal, else refuse with one error line (unless --yes)."""
+    if not est.over_limit or yes:
+        return
+    from sciml_tui.errors import UserError
+    from sciml_tui.specs.cost import warning_line
+
+    if interactive:
+        typer.echo(warning_line(est), err=True)
+        if typer.confirm("launch anyway?", default=False):
+            return
+        typer.echo("not launched", err=True)
+        raise typer.Exit(1)
+    raise UserError(f"the estimate is about {est.device_hours:,.1f} device-hours, above the limit of "
+                    f"{est.limit_hours:g}: check it with --dry-run, then pass --yes to launch anyway "
+                    "or raise --max-device-hours (or max_device_hours in .sciml/settings.json)")
+
+
 class _Progress:
     """Foreground progress: a Rich bar on a TTY, one plain line per event otherwise."""
 
@@ -142,13 +177,18 @@ def run_sweep(
     array_limit: ArrayLimitOpt = None,
     slurm_opt: SlurmOptOpt = None,
     json_out: JsonOpt = False,
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="First measure step times of the plan's models on this machine (cached in .sciml/calibration.json).")] = False,
+    max_hours: Annotated[Optional[float], typer.Option("--max-device-hours", min=0.0, help="Ask (or refuse without a terminal) above this estimate; default: max_device_hours in .sciml/settings.json, else 24.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Launch even above --max-device-hours.")] = False,
 ) -> None:
     """Generate missing datasets, pre-train, then run the sweep points of SPEC.
 
-    With --backend slurm the runs go to Slurm as job arrays (pre-training first, the points
-    depending on it); --detach returns right after submission.
+    The plan carries a cost estimate (sample-passes, disk, device time); above the limit the
+    launch asks first. With --backend slurm the runs go to Slurm as job arrays (pre-training
+    first, the points depending on it); --detach returns right after submission.
     """
     from sciml_tui.launch import launch_sweep, plan_sweep
+    from sciml_tui.launch.backend import make_slots
     from sciml_tui.store import WorkspaceStore
 
     ws = WorkspaceStore(workspace)
@@ -156,13 +196,15 @@ def run_sweep(
         plan = plan_sweep(spec, ws, sweep or None)
     except ConfigError as exc:
         _spec_errors(exc)
+    gpu_list = _gpus(gpus)
+    plan.cost = _estimate(ws, plan, make_slots(gpu_list, per_gpu, max_parallel), max_hours, calibrate, rerun)
     if dry_run:
         if json_out:
             print_json(plan.to_dict())
         else:
             typer.echo("\n".join(plan.summary_lines()))
         return
-    gpu_list = _gpus(gpus)
+    _confirm_cost(plan.cost, yes, is_tty() and not json_out)
     names = list(plan.sweeps)
     sopts = _slurm_options(partition, array_limit, slurm_opt)
     if detach:

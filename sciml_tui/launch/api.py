@@ -14,6 +14,8 @@ from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import LocalBackend, Slot, make_slots
 from sciml_tui.launch.scheduler import Event, Scheduler, install_stop_handlers
 from sciml_tui.launch.slurm import SlurmOptions
+from sciml_tui.learning.calibrate import device_for_slots
+from sciml_tui.specs.cost import estimate_in_workspace
 from sciml_tui.specs.plan import Plan, plan_from_file
 from sciml_tui.store import WorkspaceStore, reconcile
 from sciml_tui.store.procs import launch_alive, pid_alive, read_launch
@@ -32,7 +34,9 @@ def plan_sweep(spec_path: str | Path, ws: WorkspaceStore | str, sweeps: Optional
     `plan.summary_lines()` is the printable dry run, `plan.to_dict()` its JSON.
     """
     ws = _ws(ws)
-    return plan_from_file(spec_path, ws.root, sweeps, ws.runs())
+    plan = plan_from_file(spec_path, ws.root, sweeps, ws.runs())
+    plan.cost = estimate_in_workspace(plan, ws.root, device_for_slots(make_slots()))
+    return plan
 
 
 def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:

@@ -88,6 +88,7 @@ class Plan:
     targets: dict[str, float] = field(default_factory=dict)
     datasets: list[DatasetUnit] = field(default_factory=list)
     runs: list[RunUnit] = field(default_factory=list)  # pre-training first, then points
+    cost: Optional[Any] = None  # a specs.cost.CostEstimate, attached by whoever knows the device
 
     def to_run(self) -> dict[str, list[str]]:
         return {
@@ -102,6 +103,7 @@ class Plan:
             "sweeps": self.sweeps, "order": self.to_run(),
             "datasets": [d.record() for d in self.datasets],
             "runs": [{**{k: v for k, v in r.record().items() if k != "config"}, "state": r.state} for r in self.runs],
+            "cost": self.cost.to_dict() if self.cost is not None else None,
         }
 
     def summary_lines(self, max_points: int = 40) -> list[str]:
@@ -129,6 +131,8 @@ class Plan:
                     n = "-" if r.n_train is None else str(r.n_train)
                     lr = "-" if r.lr is None else f"{r.lr:g}"
                     out.append(f"  {_tag(r)}  {r.init:<8} {r.model:<8} N={n:<6} lr={lr:<7} seed={r.seed}  {r.id}")
+        if self.cost is not None:
+            out += self.cost.lines()
         out.append(f"order: generate {len(order['generate'])} dataset(s) -> pre-train {len(order['pretrain'])} "
                    f"-> {len(order['points'])} point(s)")
         return out

@@ -12,6 +12,14 @@ from tui_helpers import FIXTURE, build_app
 from sciml_tui.tui.app import SciMLApp
 
 
+@pytest.fixture(autouse=True)
+def fixed_device(monkeypatch):
+    """Plans estimate their cost on a fixed device, so the launch screen reads the same anywhere."""
+    from sciml_tui.learning.calibrate import DeviceInfo
+
+    monkeypatch.setattr("sciml_tui.launch.api.device_for_slots", lambda slots: DeviceInfo("cpu", "cpu fixture", 2))
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     dest = tmp_path / "ws"

@@ -104,4 +104,6 @@ class LaunchScreen(Screen):
                 self.app.job_launch(spec)
                 self.app.pop_screen()
 
-        self.app.push_screen(ConfirmScreen(f"Launch {spec} detached?"), go)
+        text, _ = self.plans.get(spec, ("", False))
+        warnings = [line for line in text.splitlines() if line.startswith("warning: ")]  # the cost estimate's
+        self.app.push_screen(ConfirmScreen("\n".join(warnings + [f"Launch {spec} detached?"])), go)

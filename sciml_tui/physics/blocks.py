@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sciml_tui.errors import UserError
+from sciml_tui.physics.limits import BLOCK
 from sciml_tui.physics.sources import draw_amplitudes, lattice_source, vf_of_indices
 from sciml_tui.physics.systems import solve_advdiff, solve_helmholtz, solve_poisson
 
-BLOCK = 64
 GENERATOR_VERSION = "sciml-tui-gen/1"
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 SYSTEM_CODES = {"poisson": 1, "advdiff": 2, "helmholtz": 3}

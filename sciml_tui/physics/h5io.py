@@ -16,8 +16,11 @@ are read as well: the system is inferred from T.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +54,16 @@ class SplitWriter:
     blocks' bytes in order equals hashing each whole array.
     """
 
-    def __init__(self, path: Path, count: int, n: int, width: int, with_psi: bool) -> None:
+    def __init__(self, path: Path, count: int, n: int, width: int, with_psi: bool, reserve: int = 0) -> None:
+        self.path = Path(path)
+        self.dsets: dict[str, h5py.Dataset] = {}
+        self.f_measure: h5py.Dataset | None = None
         self.file = h5py.File(path, "w")
+        try:
+            self.reserved = reserve_disk(self.path, reserve) if reserve else False
+        except OSError:
+            self.close()
+            raise
         self.count = count
         self.done = 0
         shapes = {"fields": (count, 2, n, n), "tensor": (count, width)}
@@ -85,14 +96,66 @@ class SplitWriter:
         for k, v in hashes.items():
             self.file.attrs[f"sha256_{k}"] = v
         self.file.attrs["content_sha256"] = content_hash(hashes)
-        self.file.close()
+        try:
+            self.file.flush()  # a full disk fails here, while HDF5 can still close the file
+        except RuntimeError as exc:  # h5py reports some failed writes as RuntimeError
+            raise as_os_error(exc) from None
+        self.close()
+        if self.reserved:
+            release_reserve(self.path)
         return hashes
 
     def close(self) -> None:
+        # drop the dataset handles first: HDF5 left holding them after a failed write can crash
+        # the interpreter when they are collected later (seen as SIGBUS on a full tmpfs)
+        self.dsets.clear()
+        self.f_measure = None
         try:
             self.file.close()
         except Exception:  # closing after a failure: the temp file is discarded anyway
             pass
+
+
+FALLOC_FL_KEEP_SIZE = 1
+
+
+def reserve_disk(path: Path, nbytes: int) -> bool:
+    """Allocate `nbytes` of disk to `path` without changing its size (Linux fallocate), so the
+    HDF5 library never meets a full disk halfway: after a failed write it can leave the
+    process to crash at exit. Raises OSError when the space is not there; False when this
+    system or filesystem cannot reserve (the free-space check made before still holds)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fallocate = libc.fallocate
+    except (OSError, AttributeError):
+        return False
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        if fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, nbytes) != 0:
+            err = ctypes.get_errno()
+            if err in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise OSError(err, os.strerror(err), str(path))
+            return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def release_reserve(path: Path) -> None:
+    """Give back reserved blocks past the end of the file (a shrinking truncate frees them)."""
+    size = path.stat().st_size
+    os.truncate(path, size + 1)
+    os.truncate(path, size)
+
+
+def as_os_error(exc: Exception) -> OSError:
+    """h5py's RuntimeError for a failed write, as an OSError with the errno HDF5 reported."""
+    found = re.search(r"errno = (\d+)", str(exc))
+    code = int(found.group(1)) if found else errno.EIO
+    return OSError(code, os.strerror(code))
 
 
 def _open(path: str | Path) -> h5py.File:

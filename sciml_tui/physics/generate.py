@@ -43,6 +43,7 @@ from sciml_tui.physics.blocks import (
     GENERATOR_VERSION,
     SplitPlan,
     generate_block,
+    omega_sort_key,
 )
 from sciml_tui.physics.sources import vf_block_bounds
 from sciml_tui.physics.stop import StopRequest
@@ -168,15 +169,8 @@ def _split_attrs(plan: SplitPlan, sizes: dict[str, int], rejections: Counter) ->
         attrs["e_range"] = list(ADVDIFF_E_RANGE)
     if plan.system == "helmholtz":
         attrs["omega_integer"] = bool(plan.omega_integer)
-        attrs["rejections"] = dict(sorted(rejections.items(), key=lambda kv: _sort_key(kv[0])))
+        attrs["rejections"] = dict(sorted(rejections.items(), key=lambda kv: omega_sort_key(kv[0])))
     return attrs
-
-
-def _sort_key(key: str) -> float:
-    try:
-        return float(key.strip("[)").split(",")[0])
-    except ValueError:
-        return math.inf
 
 
 def _run_split(plan: SplitPlan, writer: Any, workers: int, tick: Callable[[int], None],
@@ -242,6 +236,32 @@ def _discard(temps: dict[str, Path], stop: StopRequest) -> None:
                 tmp.unlink()
 
 
+def _write_all(plans: list[SplitPlan], out_dir: Path, sizes: dict[str, int], workers: int,
+               tick: Callable[[int], None], stop: StopRequest) -> dict[str, Any]:
+    """Every split into a temp file, then all renamed into place; the splits' summaries."""
+    temps: dict[str, Path] = {}
+    entries: dict[str, Any] = {}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for plan in plans:
+            fd, tmp = tempfile.mkstemp(prefix=f".{plan.split}.h5.", suffix=".tmp", dir=out_dir)
+            os.close(fd)
+            temps[plan.split] = Path(tmp)
+            entry = _write_split(plan, temps[plan.split], sizes, workers, tick, stop)
+            entries[plan.split] = {"path": str(out_dir / f"{plan.split}.h5"), **entry}
+        stop.check()
+        with stop.deferred():
+            _commit(temps, out_dir)
+    except OSError as exc:
+        _discard(temps, stop)
+        raise UserError(f"cannot write the dataset in {out_dir}: {error_reason(exc)}; nothing was kept "
+                        "(free some space or choose another --out folder)") from None
+    except BaseException:
+        _discard(temps, stop)
+        raise
+    return entries
+
+
 def generate_dataset(
     system: str,
     lo: float,
@@ -291,27 +311,10 @@ def generate_dataset(
     }
     if system == "helmholtz":
         summary["omega_integer"] = bool(omega_integer)
-    temps: dict[str, Path] = {}
     t0 = time.perf_counter()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for split in SPLITS:
-            fd, tmp = tempfile.mkstemp(prefix=f".{split}.h5.", suffix=".tmp", dir=out_dir)
-            os.close(fd)
-            temps[split] = Path(tmp)
-            plan = SplitPlan(system, lo, hi, n, seed, split, sizes[split], paired_sources, bool(omega_integer))
-            entry = _write_split(plan, temps[split], sizes, workers, tick, stop)
-            summary["splits"][split] = {"path": str(out_dir / f"{split}.h5"), **entry}
-        stop.check()
-        with stop.deferred():
-            _commit(temps, out_dir)
-    except OSError as exc:
-        _discard(temps, stop)
-        raise UserError(f"cannot write the dataset in {out_dir}: {error_reason(exc)}; nothing was kept "
-                        "(free some space or choose another --out folder)") from None
-    except BaseException:
-        _discard(temps, stop)
-        raise
+    plans = [SplitPlan(system, lo, hi, n, seed, split, sizes[split], paired_sources, bool(omega_integer))
+             for split in SPLITS]
+    summary["splits"] = _write_all(plans, out_dir, sizes, workers, tick, stop)
     elapsed = time.perf_counter() - t0
     summary["elapsed_s"] = round(elapsed, 3)
     summary["samples_per_s"] = round(total / elapsed, 1) if elapsed > 0 else None

@@ -171,6 +171,48 @@ def _open(path: str | Path) -> h5py.File:
         raise UserError(f"{p}: not a readable HDF5 file (truncated or foreign?): {first}") from None
 
 
+JSON_TYPES = {"sizes": dict, "vf_blocks": list, "rejections": dict}
+TEXT_ATTRS = ("system", "parameter", "split", "generator_version", "content_sha256")
+NUMBER_ATTRS = ("range_lo", "range_hi", "n", "seed", "count")
+FLAG_ATTRS = ("paired_sources", "omega_integer")
+
+
+def _attr_value(h: h5py.File, key: str, path: Path) -> Any:
+    """One attribute as a plain Python value; UserError for values this layout never holds."""
+    try:
+        v = h.attrs[key]
+    except (OSError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: attribute {key!r} cannot be read ({type(exc).__name__})") from None
+    if isinstance(v, bytes):
+        try:
+            v = v.decode()
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: attribute {key!r} is not UTF-8 text") from None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if key in JSON_TYPES:
+        try:
+            v = json.loads(v) if isinstance(v, str) else None
+        except ValueError:
+            v = None
+        if not isinstance(v, JSON_TYPES[key]):
+            raise UserError(f"{path}: attribute {key!r} is not a JSON {JSON_TYPES[key].__name__}")
+    wrong = ((key in TEXT_ATTRS and not isinstance(v, str))
+             or (key in NUMBER_ATTRS and (isinstance(v, bool) or not isinstance(v, (int, float))))
+             or (key in FLAG_ATTRS and v not in (True, False, 0, 1)))
+    if wrong:
+        raise UserError(f"{path}: attribute {key!r} has an unexpected value {str(v)[:40]!r}: "
+                        "the file was not written by this tool or its seed")
+    return v
+
+
+def _read_attrs(h: h5py.File, path: Path) -> dict[str, Any]:
+    attrs = {k: _attr_value(h, k, path) for k in h.attrs.keys()}
+    if ("range_lo" in attrs) != ("range_hi" in attrs):
+        raise UserError(f"{path}: attributes range_lo and range_hi must come together")
+    return attrs
+
+
 def _describe(h: h5py.File, path: Path) -> dict[str, Any]:
     """Validate the layout and return normalized attributes (system inferred for seed files)."""
     for key in ("fields", "tensor"):
@@ -181,13 +223,10 @@ def _describe(h: h5py.File, path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: 'fields' has shape {fshape}, expected (N, 2, n, n)")
     if len(tshape) != 2 or tshape[0] != fshape[0]:
         raise UserError(f"{path}: 'tensor' has shape {tshape}, expected ({fshape[0]}, T)")
-    attrs: dict[str, Any] = {}
-    for k, v in h.attrs.items():
-        if isinstance(v, bytes):
-            v = v.decode()
-        if isinstance(v, np.generic):
-            v = v.item()
-        attrs[k] = json.loads(v) if k in JSON_ATTRS and isinstance(v, str) else v
+    for key in ("fields", "tensor"):
+        if h[key].dtype.kind not in "fiu":
+            raise UserError(f"{path}: '{key}' holds {h[key].dtype} values, expected numbers")
+    attrs = _read_attrs(h, path)
     width = tshape[1]
     if "system" not in attrs:
         if width not in SYSTEM_OF_WIDTH:

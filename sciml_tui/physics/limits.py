@@ -26,8 +26,10 @@ FILE_OVERHEAD = 64 << 10  # HDF5 metadata and attributes per file (a few KiB), w
 
 
 def grid_problem(n: object) -> Optional[str]:
-    if isinstance(n, bool) or not isinstance(n, int) or n < MIN_N or n % 2:
+    if isinstance(n, bool) or not isinstance(n, int) or n < MIN_N:
         return f"grid size n must be an even integer >= {MIN_N}, got {n!r}"
+    if n % 2:
+        return "n must be even (the spectral grid has n/2 positive wavenumbers)"
     if n > MAX_N:
         return f"grid size n={n} is above the limit of {MAX_N}: {MAX_N_REASON}"
     return None

@@ -31,6 +31,7 @@ from typing import Annotated, Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from sciml_tui.learning.config import RecipeConfig
+from sciml_tui.physics.limits import MAX_SPLIT, grid_problem
 from sciml_tui.specs.names import NAME_PATTERN
 
 # Mirrors the preset names of docs/architecture.md (the learning room owns their shapes); kept
@@ -39,7 +40,6 @@ PRESETS = ("tiny", "fno-64k", "fno-1m", "fno-17m", "fno-268m", "fno-67m")
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 MAX_LIST = 1000
-MAX_SPLIT = 10_000_000
 
 
 class _Strict(BaseModel):
@@ -55,7 +55,7 @@ class Sizes(_Strict):
 class DatasetSpec(_Strict):
     system: Literal["poisson", "advdiff", "helmholtz"]
     range: tuple[float, float]
-    n: int = Field(ge=8, le=4096, description="grid points per side")
+    n: int = Field(description="grid points per side (even, 8..1024)")
     sizes: Sizes
     seed: int = Field(0, ge=0, le=2**63 - 1)
 
@@ -68,9 +68,10 @@ class DatasetSpec(_Strict):
 
     @field_validator("n")
     @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError("n must be even (the spectral grid has n/2 positive wavenumbers)")
+    def _grid(cls, v: int) -> int:
+        problem = grid_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
 

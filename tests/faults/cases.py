@@ -19,10 +19,11 @@ DS = "d: {system: poisson, range: [1, 5], n: 16, sizes: {train: 64, val: 8, test
 
 
 # -- setup steps -------------------------------------------------------------------------------
-def file(name: str, text: str = "x"):
+def file(name: str, content: str | bytes = "x"):
     def step(tmp: Path, mp: Any) -> None:
         (tmp / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp / name).write_text(text)
+        data = content if isinstance(content, bytes) else content.encode()
+        (tmp / name).write_bytes(data)
     return step
 
 
@@ -116,6 +117,9 @@ CASES: list[Case] = [
     case("generate-range-text", "data generate poisson --range a:b " + SMALL + " --out {tmp}/ds"),
     case("generate-unknown-system", "data generate heat " + SMALL + " --out {tmp}/ds"),
     case("generate-workers-0", GEN + " --workers 0"),
+    case("generate-seed-negative", GEN + " --seed -1"),
+    case("generate-helmholtz-no-integer", "data generate helmholtz --range 1.2:1.8 --omega int " + SMALL +
+         " --out {tmp}/ds"),
     case("generate-omega-bogus", "data generate helmholtz --omega maybe " + SMALL + " --out {tmp}/ds"),
     case("generate-out-is-file", "data generate poisson " + SMALL + " --out {tmp}/ds", file("ds")),
     case("generate-out-under-file", "data generate poisson " + SMALL + " --out {tmp}/f/ds", file("f")),
@@ -147,6 +151,11 @@ CASES: list[Case] = [
     case("train-run-dir-is-file", "train {tmp}/c.yaml --run-dir {tmp}/r", file("r"),
          file("c.yaml", "mode: scratch\ndata: [{path: nowhere}]\n")),
     case("train-config-missing", "train {tmp}/none.yaml --workspace {tmp}"),
+    case("train-config-not-mapping", "train {tmp}/c.yaml --workspace {tmp}", file("c.yaml", "- 1\n- 2\n")),
+    case("train-set-without-value", "train {tmp}/c.yaml --set recipe.lr --workspace {tmp}",
+         file("c.yaml", "mode: scratch\ndata: [{path: nowhere}]\n")),
+    case("train-resume-without-run-dir", "train {tmp}/c.yaml --resume --workspace {tmp}",
+         file("c.yaml", "mode: scratch\ndata: [{path: nowhere}]\n")),
     case("train-finetune-other-preset", "train {tmp}/ft.yaml --workspace {tmp}", checkpoint("pre.pt", "fno-1m"),
          ft_config("tiny")),
     # spec validation (dry run writes nothing)
@@ -158,6 +167,12 @@ CASES: list[Case] = [
          spec(f"datasets:\n  {DS}\nsweeps:\n  s: {{dataset: d, n_train: [8, 128]}}\n")),
     case("spec-poisson-range-0", "run sweep {tmp}/spec.yaml -w {tmp} --dry-run",
          spec("datasets:\n  d: {system: poisson, range: [0, 5], n: 16, sizes: {train: 8, val: 8, test: 8}}\n")),
+    case("spec-n-val-above-pool", "run sweep {tmp}/spec.yaml -w {tmp} --dry-run",
+         spec(f"datasets:\n  {DS}\nsweeps:\n  s: {{dataset: d, n_train: [8], n_val: 9}}\n")),
+    case("spec-yes-as-seed", "run sweep {tmp}/spec.yaml -w {tmp} --dry-run",
+         spec(f"datasets:\n  {DS}\nsweeps:\n  s: {{dataset: d, n_train: [8], seeds: [yes]}}\n")),
+    case("spec-not-utf8", "run sweep {tmp}/spec.yaml -w {tmp} --dry-run", file("spec.yaml", b"\xff\xfe")),
+    case("spec-missing", "run sweep {tmp}/none.yaml -w {tmp} --dry-run"),
     case("spec-n-4096", "run sweep {tmp}/spec.yaml -w {tmp} --dry-run",
          spec("datasets:\n  d: {system: poisson, range: [1, 5], n: 4096, sizes: {train: 8, val: 8, test: 8}}\n")),
     # store / launch

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from sciml_tui.errors import UserError
+
 WorkspaceOpt = Annotated[
     Path,
     typer.Option(
@@ -25,6 +27,16 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 def default_workspace() -> Path:
     return Path(os.environ.get("SCIML_WORKSPACE") or ".")
+
+
+def workspace_dir(path: Path | None, must_exist: bool = False) -> Path:
+    """The workspace folder of `--workspace` (default: SCIML_WORKSPACE or the current folder)."""
+    ws = path or default_workspace()
+    if ws.exists() and not ws.is_dir():
+        raise UserError(f"workspace {ws} is a file, not a folder: pass --workspace FOLDER")
+    if must_exist and not ws.exists():
+        raise UserError(f"workspace {ws} does not exist: pass an existing --workspace folder")
+    return ws
 
 
 def print_json(obj: Any) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -25,18 +24,6 @@ def parse_range(text: str) -> tuple[float, float]:
     except ValueError:
         raise UserError(f"--range must hold two numbers LO:HI, got {text!r}") from None
     return lo, hi
-
-
-def _sigterm_as_interrupt() -> None:
-    """Let `kill` unwind like Ctrl-C, so temp files are removed on the way out."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread (e.g. called from a test runner thread)
-        pass
 
 
 class _PlainProgress:
@@ -79,18 +66,23 @@ def generate(
     if canonical == "helmholtz" and omega_integer and not (lo.is_integer() and hi.is_integer()):
         raise UserError(f"--omega int needs integer range ends, got {lo:g}:{hi:g}")
     sizes = {"train": train, "val": val, "test": test}
-    kwargs = dict(system=canonical, lo=lo, hi=hi, n=n, sizes=sizes, seed=seed, out_dir=out,
-                  overwrite=overwrite, paired_sources=paired_sources,
-                  omega_integer=omega_integer, workers=workers)
-    _sigterm_as_interrupt()
-    try:
-        if json_ or not is_tty():
-            summary = generate_dataset(progress=None if json_ else _PlainProgress(), **kwargs)
-        else:
-            summary = _with_rich_progress(generate_dataset, kwargs)
-    except KeyboardInterrupt:
-        typer.echo("error: interrupted; no dataset file was written", err=True)
-        raise typer.Exit(130) from None
+    from sciml_tui.physics.stop import StopRequest
+
+    with StopRequest.installed() as stop:
+        kwargs = dict(system=canonical, lo=lo, hi=hi, n=n, sizes=sizes, seed=seed, out_dir=out,
+                      overwrite=overwrite, paired_sources=paired_sources,
+                      omega_integer=omega_integer, workers=workers, stop=stop)
+        try:
+            if json_ or not is_tty():
+                summary = generate_dataset(progress=None if json_ else _PlainProgress(), **kwargs)
+            else:
+                summary = _with_rich_progress(generate_dataset, kwargs)
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted; no dataset file was written", err=True)
+            raise typer.Exit(130) from None
+    if stop.requested:  # the signal came while the finished files were being renamed
+        typer.echo(f"error: interrupted after the dataset was complete; it is kept in {out}", err=True)
+        raise typer.Exit(130)
     if json_:
         print_json(summary)
     else:

@@ -12,7 +12,8 @@ from typing import Annotated, Any, Optional
 import typer
 
 from sciml_tui.cli.app import app, run_app
-from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json, print_results, require_sweep
+from sciml_tui.cli.common import (JsonOpt, WorkspaceOpt, is_tty, print_json, print_results, require_sweep,
+                                   workspace_dir)
 from sciml_tui.errors import ConfigError
 
 DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in the background and return at once.")]
@@ -300,7 +301,7 @@ def status_cmd(
     from sciml_tui.store.status import collect, render_text
     from sciml_tui.store import WorkspaceStore
 
-    ws = WorkspaceStore(workspace)
+    ws = WorkspaceStore(workspace_dir(workspace, must_exist=True))
     if sweep is not None:
         require_sweep(ws, sweep)
     if json_out:

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from sciml_tui.cli.app import app
-from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, default_workspace, is_tty, print_json
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json, workspace_dir
 from sciml_tui.errors import ConfigError, UserError
 
 
@@ -108,18 +108,25 @@ def train_cmd(
 ) -> None:
     """Train one run in the foreground (pre-train, fine-tune, scratch or zero-shot)."""
     from sciml_tui.learning.events import TrainingEvents, format_result, stdout_lines
-    from sciml_tui.learning.run import EXIT_CODES, parse_config, read_config_file, run_in_dir, write_config
+    from sciml_tui.learning.run import (EXIT_CODES, parse_config, read_config_file, run_in_dir, with_init_model,
+                                        write_config)
 
     raw = read_config_file(config)
     if not isinstance(raw, dict):
         raise ConfigError(f"{config}: expected a mapping of config keys at the top level")
-    cfg = parse_config(apply_overrides(raw, sets or [], str(config)), str(config))
+    raw = apply_overrides(raw, sets or [], str(config))
+    cfg = with_init_model(parse_config(raw, str(config)), "model" in raw)
     if resume and run_dir is None:
         raise UserError("--resume needs --run-dir (the run to continue)")
-    run_dir = run_dir or _default_run_dir(workspace or default_workspace(), config)
+    run_dir = run_dir or _default_run_dir(workspace_dir(workspace), config)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UserError(f"--run-dir {run_dir} is a file, not a folder")
     if not resume and ((run_dir / "checkpoints").exists() or (run_dir / "result.json").exists()):
         raise UserError(f"{run_dir} already holds a run: use --resume to continue it, or another --run-dir")
-    write_config(run_dir, cfg)
+    try:
+        write_config(run_dir, cfg)
+    except OSError as exc:
+        raise UserError(f"cannot write {run_dir / 'config.yaml'}: {exc.strerror or exc}") from None
     events: Any = TrainingEvents() if as_json else (_RichEvents() if is_tty() else stdout_lines())
     if not as_json:
         typer.echo(f"run dir: {run_dir}")

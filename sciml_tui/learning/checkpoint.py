@@ -48,3 +48,41 @@ def check_compatible(ckpt: dict, path: str | Path, *, arch: dict | None, layout:
         theirs = {k: ckpt["arch"].get(k) for k in arch}
         if theirs != arch:
             raise UserError(f"{path} holds a model {theirs}, this run asks for {arch}")
+
+
+def checkpoint_arch(path: str | Path) -> dict:
+    """The `arch` of a checkpoint, read without loading its weights (memory-mapped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # not in the zip format mmap needs, or damaged: the full load says which
+        ckpt = load_checkpoint(path)
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT or not isinstance(ckpt.get("arch"), dict):
+        raise UserError(f"{path} is not a checkpoint written by this tool (format {FORMAT})")
+    return dict(ckpt["arch"])
+
+
+def init_model(model: dict | None, init_checkpoint: str) -> dict:
+    """The `model` section a fine-tune or zero-shot run trains: the checkpoint's architecture
+    (named by its preset when one matches) when `model` is None, else `model` itself, which
+    must then describe that architecture: training silently on the checkpoint's while the
+    run says another preset would record a model the run never trained."""
+    from sciml_tui.learning.presets import PRESETS, resolve_model
+
+    arch = checkpoint_arch(init_checkpoint)
+    theirs = (arch.get("width"), arch.get("modes"), arch.get("layers"))
+    named = next((name for name, wm in PRESETS.items() if wm + (4,) == theirs), None)
+    if model is None:
+        return {"preset": named, "width": None if named else theirs[0], "modes": None if named else theirs[1],
+                "layers": theirs[2]}
+    width, modes = resolve_model(model.get("preset"), model.get("width"), model.get("modes"))
+    ours = (width, modes, model.get("layers", 4))
+    if ours != theirs:
+        asked = model.get("preset") or f"width {width}, modes {modes}"
+        held = named or f"width {theirs[0]}, modes {theirs[1]}"
+        raise UserError(f"the config asks for model {asked} (width {ours[0]}, modes {ours[1]}, {ours[2]} layers) but "
+                        f"{init_checkpoint} holds a model of {held} (width {theirs[0]}, modes {theirs[1]}, {theirs[2]} layers): "
+                        f"name {held} or leave model out to take the checkpoint's")
+    return model

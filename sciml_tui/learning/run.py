@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from sciml_tui.atomic import write_json, write_text
 from sciml_tui.errors import ConfigError, UserError
-from sciml_tui.learning.config import RunConfig
+from sciml_tui.learning.config import ModelConfig, RunConfig
 from sciml_tui.learning.events import Fanout, LogFileEvents, TrainingEvents
 from sciml_tui.learning.metrics_log import RESULT_FILE
 
@@ -59,6 +59,17 @@ def load_config(path: str | Path) -> RunConfig:
     return parse_config(read_config_file(path), str(path))
 
 
+def with_init_model(cfg: RunConfig, model_given: bool) -> RunConfig:
+    """A fine-tune / zero-shot config with its model checked against (or, when not given, taken
+    from) its init checkpoint, so that config.yaml and the run's record name what is trained."""
+    if not cfg.init_checkpoint:
+        return cfg
+    from sciml_tui.learning.checkpoint import init_model
+
+    given = cfg.model.model_dump() if model_given else None
+    return cfg.model_copy(update={"model": ModelConfig(**init_model(given, cfg.init_checkpoint))})
+
+
 def write_config(run_dir: str | Path, cfg: RunConfig) -> Path:
     path = Path(run_dir) / CONFIG_FILE
     write_text(path, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
@@ -87,6 +98,7 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
     t0 = time.time()
     try:
         cfg = load_config(run_dir / CONFIG_FILE)
+        cfg = with_init_model(cfg, "model" in cfg.model_fields_set)
         result = Trainer(cfg, run_dir, sink).run(resume=resume)
     except UserError as exc:
         result = {"status": "failed", "message": str(exc)}

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sciml_tui.errors import UserError
+from sciml_tui.physics.limits import BLOCK
 from sciml_tui.physics.sources import draw_amplitudes, lattice_source, vf_of_indices
 from sciml_tui.physics.systems import solve_advdiff, solve_helmholtz, solve_poisson
 
-BLOCK = 64
 GENERATOR_VERSION = "sciml-tui-gen/1"
 SPLIT_CODES = {"train": 0, "val": 1, "test": 2}
 SYSTEM_CODES = {"poisson": 1, "advdiff": 2, "helmholtz": 3}
@@ -78,10 +78,20 @@ def block_rngs(plan: SplitPlan, b: int) -> tuple[np.random.Generator, np.random.
 
 def omega_key(omega: float, integer: bool) -> str:
     """Rejection-count key: the integer omega, or its unit bin for float ranges."""
+    if not np.isfinite(omega):
+        return "non-finite"
     if integer:
         return str(int(round(omega)))
     k = int(np.floor(omega))
     return f"[{k},{k + 1})"
+
+
+def omega_sort_key(key: str) -> float:
+    """Order omega keys by value ("3", "[3,4)"); anything else last."""
+    try:
+        return float(key.strip("[)").split(",")[0])
+    except ValueError:
+        return float("inf")
 
 
 def _draw_omega(rng: np.random.Generator, plan: SplitPlan, size: int) -> np.ndarray:

@@ -4,7 +4,10 @@ numpy's FFTs and matmuls release the GIL, so a small thread pool computes blocks
 while the calling thread writes finished blocks in order. Peak memory is a few blocks
 (~100 MB at 128^2), whatever the split size. All three splits are written to hidden temp
 files beside the targets and renamed only when every split is complete, so an interrupt
-(Ctrl-C, an exception in ``progress``) leaves no file under a final name.
+(Ctrl-C, SIGTERM through a StopRequest, an exception in ``progress``) or a full disk leaves no
+file under a final name, nor a temp file. Before any work the options are bounded
+(``physics.limits``), the free disk is compared with the dataset's size, the worker count is
+fitted to the available memory, and each temp file reserves its size on disk.
 """
 
 from __future__ import annotations
@@ -21,13 +24,29 @@ from typing import Any, Callable
 
 from sciml_tui.atomic import shared_file_mode
 from sciml_tui.errors import UserError
+from sciml_tui.physics.limits import (
+    BLOCK,
+    FILE_OVERHEAD,
+    available_memory,
+    block_bytes,
+    disk_problem,
+    error_reason,
+    fmt_bytes,
+    grid_problem,
+    range_problem,
+    sample_bytes,
+    split_problem,
+    workers_that_fit,
+)
 from sciml_tui.physics.blocks import (
     ADVDIFF_E_RANGE,
     GENERATOR_VERSION,
     SplitPlan,
     generate_block,
+    omega_sort_key,
 )
 from sciml_tui.physics.sources import vf_block_bounds
+from sciml_tui.physics.stop import StopRequest
 from sciml_tui.physics.systems import PARAMETER, SYSTEMS, TENSOR_WIDTH
 
 SPLITS = ("train", "val", "test")
@@ -36,7 +55,6 @@ ALIASES = {
     "advdiff": "advdiff", "sys2": "advdiff", "sys-2": "advdiff", "advection-diffusion": "advdiff",
     "helmholtz": "helmholtz", "sys3": "helmholtz", "sys-3": "helmholtz",
 }
-MIN_N = 8
 
 
 _HEAP_TUNED = False
@@ -84,30 +102,29 @@ def validate_options(
     system: str, lo: float, hi: float, n: int, sizes: dict[str, int], seed: int,
     out_dir: Path, overwrite: bool,
 ) -> str:
-    """Check every option before anything is written; returns the canonical system name."""
+    """Check every option, and the free disk, before anything is written; returns the
+    canonical system name."""
     system = normalize_system(system)
-    param = PARAMETER[system]
-    for name, v in (("low end", lo), ("high end", hi)):
-        if not isinstance(v, (int, float)) or not math.isfinite(v):
-            raise UserError(f"range {name} must be a finite number, got {v!r}")
-    if lo > hi:
-        raise UserError(f"range {lo:g}:{hi:g} is reversed: {param} low end must be <= high end")
-    if system == "poisson" and lo <= 0:
-        raise UserError(f"poisson e range must be positive (K must stay positive definite), got {lo:g}:{hi:g}")
-    if system == "advdiff" and lo < 0:
-        raise UserError(f"advdiff psi range must be >= 0, got {lo:g}:{hi:g}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < MIN_N or n % 2:
-        raise UserError(f"grid size n must be an even integer >= {MIN_N}, got {n!r}")
+    problem = range_problem(system, lo, hi) or grid_problem(n)
+    if problem:
+        raise UserError(problem)
     unknown = set(sizes) - set(SPLITS)
     if unknown:
         raise UserError(f"unknown split(s) {sorted(unknown)}: sizes take train, val, test")
     for split in SPLITS:
-        v = sizes.get(split)
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise UserError(f"{split} size must be a positive integer, got {v!r}")
+        problem = split_problem(split, sizes.get(split))
+        if problem:
+            raise UserError(problem)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
-    out_dir = Path(out_dir)
+    _check_output(Path(out_dir), overwrite)
+    problem = disk_problem(Path(out_dir), system, n, sizes)
+    if problem:
+        raise UserError(problem)
+    return system
+
+
+def _check_output(out_dir: Path, overwrite: bool) -> None:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"output {out_dir} exists and is not a folder")
     for split in SPLITS:
@@ -120,8 +137,17 @@ def validate_options(
     if not probe.is_dir():
         raise UserError(f"output folder {out_dir} cannot be created: {probe} is a file")
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"output folder {out_dir} is not writable ({probe})")
-    return system
+        raise UserError(f"output folder {out_dir} is not writable ({probe}): choose another --out folder")
+
+
+def fit_workers(n: int, workers: int) -> int:
+    """The worker count whose blocks fit in the available memory (fewer when needed)."""
+    fit = workers_that_fit(n, workers, available_memory())
+    if fit == 0:
+        raise UserError(f"not enough memory to generate at n={n}: one block of {BLOCK} samples needs "
+                        f"about {fmt_bytes(2 * block_bytes(n))} and {fmt_bytes(available_memory() or 0)} "
+                        "is available: use a smaller n or free memory")
+    return fit
 
 
 def _split_attrs(plan: SplitPlan, sizes: dict[str, int], rejections: Counter) -> dict[str, Any]:
@@ -143,24 +169,19 @@ def _split_attrs(plan: SplitPlan, sizes: dict[str, int], rejections: Counter) ->
         attrs["e_range"] = list(ADVDIFF_E_RANGE)
     if plan.system == "helmholtz":
         attrs["omega_integer"] = bool(plan.omega_integer)
-        attrs["rejections"] = dict(sorted(rejections.items(), key=lambda kv: _sort_key(kv[0])))
+        attrs["rejections"] = dict(sorted(rejections.items(), key=lambda kv: omega_sort_key(kv[0])))
     return attrs
 
 
-def _sort_key(key: str) -> float:
-    try:
-        return float(key.strip("[)").split(",")[0])
-    except ValueError:
-        return math.inf
-
-
-def _run_split(plan: SplitPlan, writer: Any, workers: int, tick: Callable[[int], None]) -> Counter:
+def _run_split(plan: SplitPlan, writer: Any, workers: int, tick: Callable[[int], None],
+               stop: StopRequest) -> Counter:
     rejections: Counter = Counter()
     pending: deque[Future] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sciml-gen") as pool:
         next_block = 0
         try:
             while next_block < plan.num_blocks or pending:
+                stop.check()
                 while next_block < plan.num_blocks and len(pending) < 2 * workers:
                     pending.append(pool.submit(generate_block, plan, next_block))
                     next_block += 1
@@ -178,6 +199,69 @@ def _run_split(plan: SplitPlan, writer: Any, workers: int, tick: Callable[[int],
     return rejections
 
 
+def _write_split(plan: SplitPlan, tmp: Path, sizes: dict[str, int], workers: int,
+                 tick: Callable[[int], None], stop: StopRequest) -> dict[str, Any]:
+    """Generate one split into `tmp`; its summary entry."""
+    from sciml_tui.physics.h5io import SplitWriter  # h5py only when generating
+
+    reserve = sample_bytes(plan.system, plan.n) * plan.count + FILE_OVERHEAD
+    writer = SplitWriter(tmp, plan.count, plan.n, TENSOR_WIDTH[plan.system],
+                         with_psi=plan.system == "advdiff", reserve=reserve)
+    try:
+        rejections = _run_split(plan, writer, workers, tick, stop)
+        attrs = _split_attrs(plan, sizes, rejections)
+        hashes = writer.finish(attrs)
+    finally:
+        writer.close()
+    entry: dict[str, Any] = {"count": plan.count, "content_sha256": _content(hashes)}
+    if plan.system == "helmholtz":
+        entry["rejections"] = attrs["rejections"]
+    return entry
+
+
+def _commit(temps: dict[str, Path], out_dir: Path) -> None:
+    mode = shared_file_mode()
+    for split in SPLITS:
+        os.chmod(temps[split], mode)  # mkstemp makes 0600; datasets are shared files
+        with open(temps[split], "rb+") as fh:
+            os.fsync(fh.fileno())
+    for split in SPLITS:
+        os.replace(temps[split], out_dir / f"{split}.h5")
+
+
+def _discard(temps: dict[str, Path], stop: StopRequest) -> None:
+    with stop.deferred():  # a second Ctrl-C must not leave a temp file behind
+        for tmp in temps.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
+
+def _write_all(plans: list[SplitPlan], out_dir: Path, sizes: dict[str, int], workers: int,
+               tick: Callable[[int], None], stop: StopRequest) -> dict[str, Any]:
+    """Every split into a temp file, then all renamed into place; the splits' summaries."""
+    temps: dict[str, Path] = {}
+    entries: dict[str, Any] = {}
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for plan in plans:
+            fd, tmp = tempfile.mkstemp(prefix=f".{plan.split}.h5.", suffix=".tmp", dir=out_dir)
+            os.close(fd)
+            temps[plan.split] = Path(tmp)
+            entry = _write_split(plan, temps[plan.split], sizes, workers, tick, stop)
+            entries[plan.split] = {"path": str(out_dir / f"{plan.split}.h5"), **entry}
+        stop.check()
+        with stop.deferred():
+            _commit(temps, out_dir)
+    except OSError as exc:
+        _discard(temps, stop)
+        raise UserError(f"cannot write the dataset in {out_dir}: {error_reason(exc)}; nothing was kept "
+                        "(free some space or choose another --out folder)") from None
+    except BaseException:
+        _discard(temps, stop)
+        raise
+    return entries
+
+
 def generate_dataset(
     system: str,
     lo: float,
@@ -192,12 +276,16 @@ def generate_dataset(
     *,
     omega_integer: bool | None = None,
     workers: int | None = None,
+    stop: StopRequest | None = None,
 ) -> dict:
     """Generate ``out_dir/{train,val,test}.h5`` for one system and parameter range.
 
     ``lo``/``hi``: the range of e (poisson), psi (advdiff) or omega (helmholtz; integer omega
     when both ends are integers, unless ``omega_integer`` says otherwise). ``progress(done,
-    total)`` is called after every block (samples over all splits). Returns a JSON-able summary.
+    total)`` is called after every block (samples over all splits). ``stop``: a StopRequest
+    whose signals end the generation (KeyboardInterrupt) at the next block at the latest.
+    Returns a JSON-able summary. Full disks and unwritable folders raise UserError; any
+    failure leaves no file behind.
     """
     lo, hi = float(lo), float(hi)
     system = validate_options(system, lo, hi, n, sizes, seed, out_dir, overwrite)
@@ -205,17 +293,10 @@ def generate_dataset(
         omega_integer = lo.is_integer() and hi.is_integer()
     if system == "helmholtz" and omega_integer and math.ceil(lo) > math.floor(hi):
         raise UserError(f"omega range {lo:g}:{hi:g} holds no integer (pass float omega instead)")
-    workers = workers or default_workers()
+    workers = fit_workers(n, workers or default_workers())
     keep_buffers_in_heap()
-    from sciml_tui.physics.h5io import SplitWriter  # h5py only when generating
-
-    out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create output folder {out_dir}: {exc.strerror or exc}") from None
-    total = sum(sizes[s] for s in SPLITS)
-    done = 0
+    out_dir, stop = Path(out_dir), stop or StopRequest()
+    total, done = sum(sizes[s] for s in SPLITS), 0
 
     def tick(k: int) -> None:
         nonlocal done
@@ -223,7 +304,6 @@ def generate_dataset(
         if progress is not None:
             progress(done, total)
 
-    temps: dict[str, Path] = {}
     summary: dict[str, Any] = {
         "system": system, "parameter": PARAMETER[system], "range": [lo, hi], "n": n,
         "seed": seed, "paired_sources": paired_sources, "out_dir": str(out_dir),
@@ -232,40 +312,9 @@ def generate_dataset(
     if system == "helmholtz":
         summary["omega_integer"] = bool(omega_integer)
     t0 = time.perf_counter()
-    try:
-        for split in SPLITS:
-            fd, tmp = tempfile.mkstemp(prefix=f".{split}.h5.", suffix=".tmp", dir=out_dir)
-            os.close(fd)
-            temps[split] = Path(tmp)
-            plan = SplitPlan(system, lo, hi, n, seed, split, sizes[split], paired_sources,
-                             bool(omega_integer))
-            writer = SplitWriter(temps[split], plan.count, n, TENSOR_WIDTH[system],
-                                 with_psi=system == "advdiff")
-            try:
-                rejections = _run_split(plan, writer, workers, tick)
-                attrs = _split_attrs(plan, sizes, rejections)
-                hashes = writer.finish(attrs)
-            finally:
-                writer.close()
-            entry: dict[str, Any] = {
-                "path": str(out_dir / f"{split}.h5"), "count": plan.count,
-                "content_sha256": _content(hashes),
-            }
-            if system == "helmholtz":
-                entry["rejections"] = attrs["rejections"]
-            summary["splits"][split] = entry
-        mode = shared_file_mode()
-        for split in SPLITS:
-            os.chmod(temps[split], mode)  # mkstemp makes 0600; datasets are shared files
-            with open(temps[split], "rb+") as fh:
-                os.fsync(fh.fileno())
-        for split in SPLITS:
-            os.replace(temps[split], out_dir / f"{split}.h5")
-    except BaseException:
-        for tmp in temps.values():
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-        raise
+    plans = [SplitPlan(system, lo, hi, n, seed, split, sizes[split], paired_sources, bool(omega_integer))
+             for split in SPLITS]
+    summary["splits"] = _write_all(plans, out_dir, sizes, workers, tick, stop)
     elapsed = time.perf_counter() - t0
     summary["elapsed_s"] = round(elapsed, 3)
     summary["samples_per_s"] = round(total / elapsed, 1) if elapsed > 0 else None

@@ -16,8 +16,11 @@ are read as well: the system is inferred from T.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +54,16 @@ class SplitWriter:
     blocks' bytes in order equals hashing each whole array.
     """
 
-    def __init__(self, path: Path, count: int, n: int, width: int, with_psi: bool) -> None:
+    def __init__(self, path: Path, count: int, n: int, width: int, with_psi: bool, reserve: int = 0) -> None:
+        self.path = Path(path)
+        self.dsets: dict[str, h5py.Dataset] = {}
+        self.f_measure: h5py.Dataset | None = None
         self.file = h5py.File(path, "w")
+        try:
+            self.reserved = reserve_disk(self.path, reserve) if reserve else False
+        except OSError:
+            self.close()
+            raise
         self.count = count
         self.done = 0
         shapes = {"fields": (count, 2, n, n), "tensor": (count, width)}
@@ -85,14 +96,66 @@ class SplitWriter:
         for k, v in hashes.items():
             self.file.attrs[f"sha256_{k}"] = v
         self.file.attrs["content_sha256"] = content_hash(hashes)
-        self.file.close()
+        try:
+            self.file.flush()  # a full disk fails here, while HDF5 can still close the file
+        except RuntimeError as exc:  # h5py reports some failed writes as RuntimeError
+            raise as_os_error(exc) from None
+        self.close()
+        if self.reserved:
+            release_reserve(self.path)
         return hashes
 
     def close(self) -> None:
+        # drop the dataset handles first: HDF5 left holding them after a failed write can crash
+        # the interpreter when they are collected later (seen as SIGBUS on a full tmpfs)
+        self.dsets.clear()
+        self.f_measure = None
         try:
             self.file.close()
         except Exception:  # closing after a failure: the temp file is discarded anyway
             pass
+
+
+FALLOC_FL_KEEP_SIZE = 1
+
+
+def reserve_disk(path: Path, nbytes: int) -> bool:
+    """Allocate `nbytes` of disk to `path` without changing its size (Linux fallocate), so the
+    HDF5 library never meets a full disk halfway: after a failed write it can leave the
+    process to crash at exit. Raises OSError when the space is not there; False when this
+    system or filesystem cannot reserve (the free-space check made before still holds)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fallocate = libc.fallocate
+    except (OSError, AttributeError):
+        return False
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        if fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, nbytes) != 0:
+            err = ctypes.get_errno()
+            if err in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise OSError(err, os.strerror(err), str(path))
+            return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def release_reserve(path: Path) -> None:
+    """Give back reserved blocks past the end of the file (a shrinking truncate frees them)."""
+    size = path.stat().st_size
+    os.truncate(path, size + 1)
+    os.truncate(path, size)
+
+
+def as_os_error(exc: Exception) -> OSError:
+    """h5py's RuntimeError for a failed write, as an OSError with the errno HDF5 reported."""
+    found = re.search(r"errno = (\d+)", str(exc))
+    code = int(found.group(1)) if found else errno.EIO
+    return OSError(code, os.strerror(code))
 
 
 def _open(path: str | Path) -> h5py.File:
@@ -108,6 +171,48 @@ def _open(path: str | Path) -> h5py.File:
         raise UserError(f"{p}: not a readable HDF5 file (truncated or foreign?): {first}") from None
 
 
+JSON_TYPES = {"sizes": dict, "vf_blocks": list, "rejections": dict}
+TEXT_ATTRS = ("system", "parameter", "split", "generator_version", "content_sha256")
+NUMBER_ATTRS = ("range_lo", "range_hi", "n", "seed", "count")
+FLAG_ATTRS = ("paired_sources", "omega_integer")
+
+
+def _attr_value(h: h5py.File, key: str, path: Path) -> Any:
+    """One attribute as a plain Python value; UserError for values this layout never holds."""
+    try:
+        v = h.attrs[key]
+    except (OSError, TypeError, ValueError) as exc:
+        raise UserError(f"{path}: attribute {key!r} cannot be read ({type(exc).__name__})") from None
+    if isinstance(v, bytes):
+        try:
+            v = v.decode()
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: attribute {key!r} is not UTF-8 text") from None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if key in JSON_TYPES:
+        try:
+            v = json.loads(v) if isinstance(v, str) else None
+        except ValueError:
+            v = None
+        if not isinstance(v, JSON_TYPES[key]):
+            raise UserError(f"{path}: attribute {key!r} is not a JSON {JSON_TYPES[key].__name__}")
+    wrong = ((key in TEXT_ATTRS and not isinstance(v, str))
+             or (key in NUMBER_ATTRS and (isinstance(v, bool) or not isinstance(v, (int, float))))
+             or (key in FLAG_ATTRS and v not in (True, False, 0, 1)))
+    if wrong:
+        raise UserError(f"{path}: attribute {key!r} has an unexpected value {str(v)[:40]!r}: "
+                        "the file was not written by this tool or its seed")
+    return v
+
+
+def _read_attrs(h: h5py.File, path: Path) -> dict[str, Any]:
+    attrs = {k: _attr_value(h, k, path) for k in h.attrs.keys()}
+    if ("range_lo" in attrs) != ("range_hi" in attrs):
+        raise UserError(f"{path}: attributes range_lo and range_hi must come together")
+    return attrs
+
+
 def _describe(h: h5py.File, path: Path) -> dict[str, Any]:
     """Validate the layout and return normalized attributes (system inferred for seed files)."""
     for key in ("fields", "tensor"):
@@ -118,13 +223,10 @@ def _describe(h: h5py.File, path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: 'fields' has shape {fshape}, expected (N, 2, n, n)")
     if len(tshape) != 2 or tshape[0] != fshape[0]:
         raise UserError(f"{path}: 'tensor' has shape {tshape}, expected ({fshape[0]}, T)")
-    attrs: dict[str, Any] = {}
-    for k, v in h.attrs.items():
-        if isinstance(v, bytes):
-            v = v.decode()
-        if isinstance(v, np.generic):
-            v = v.item()
-        attrs[k] = json.loads(v) if k in JSON_ATTRS and isinstance(v, str) else v
+    for key in ("fields", "tensor"):
+        if h[key].dtype.kind not in "fiu":
+            raise UserError(f"{path}: '{key}' holds {h[key].dtype} values, expected numbers")
+    attrs = _read_attrs(h, path)
     width = tshape[1]
     if "system" not in attrs:
         if width not in SYSTEM_OF_WIDTH:

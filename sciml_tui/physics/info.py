@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from sciml_tui.errors import UserError
-from sciml_tui.physics.blocks import omega_key
+from sciml_tui.physics.blocks import omega_key, omega_sort_key
 from sciml_tui.physics.systems import DIFF_SCALE, PARAMETER
 
 
@@ -78,10 +78,6 @@ def dataset_info(path: str | Path) -> dict[str, Any]:
     if system == "helmholtz":
         integer = bool(attrs.get("omega_integer", np.allclose(params["omega"], np.round(params["omega"]))))
         hist = Counter(omega_key(w, integer) for w in params["omega"])
-        info["omega_histogram"] = dict(sorted(hist.items(), key=lambda kv: _num(kv[0])))
+        info["omega_histogram"] = dict(sorted(hist.items(), key=lambda kv: omega_sort_key(kv[0])))
         info["rejections"] = attrs.get("rejections")  # None: not recorded (seed file)
     return info
-
-
-def _num(key: str) -> float:
-    return float(key.strip("[)").split(",")[0])

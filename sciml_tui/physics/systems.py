@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from sciml_tui.physics.limits import TENSOR_WIDTH  # noqa: F401  (re-exported)
 from sciml_tui.physics.sources import SIGMA
 from sciml_tui.physics.spectral import (
     FOUR_PI2,
@@ -32,7 +33,6 @@ from sciml_tui.physics.spectral import (
 
 DIFF_SCALE = 0.01
 SYSTEMS = ("poisson", "advdiff", "helmholtz")
-TENSOR_WIDTH = {"poisson": 3, "advdiff": 5, "helmholtz": 2}
 PARAMETER = {"poisson": "e", "advdiff": "psi", "helmholtz": "omega"}
 
 

@@ -10,7 +10,8 @@ import yaml
 from pydantic import ValidationError
 
 from sciml_tui.errors import ConfigError
-from sciml_tui.specs.models import PRESETS, Spec, parse_init
+from sciml_tui.physics.limits import range_problem
+from sciml_tui.specs.models import PRESETS, Spec, SweepSpec, parse_init
 
 MAX_SPEC_BYTES = 1_000_000
 MAX_NODES = 200_000  # aliases can make a small file a huge tree ("billion laughs")
@@ -26,9 +27,11 @@ class SpecError(ConfigError):
         super().__init__("\n".join(problems))
 
 
-def _line_map(node: yaml.Node) -> dict[tuple[str, ...], int]:
-    """Key path (as strings) -> 1-based line of the key (mappings) or item (sequences)."""
+def _line_map(node: yaml.Node) -> tuple[dict[tuple[str, ...], int], list[tuple[tuple[str, ...], int]]]:
+    """Key path (as strings) -> 1-based line of the key (mappings) or item (sequences), and the
+    keys given twice in one mapping (YAML loaders silently keep the last one) with their line."""
     lines: dict[tuple[str, ...], int] = {}
+    repeated: list[tuple[tuple[str, ...], int]] = []
     budget = [MAX_NODES]
     stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(node, ())]
     while stack:
@@ -37,15 +40,35 @@ def _line_map(node: yaml.Node) -> dict[tuple[str, ...], int]:
         if budget[0] < 0:
             raise ValueError(f"the document is too large (more than {MAX_NODES} nodes, aliases included)")
         if isinstance(cur, yaml.MappingNode):
+            seen: set[str] = set()
             for key, value in cur.value:
                 k = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                if k in seen and k != "<<":
+                    repeated.append((path + (k,), key.start_mark.line + 1))
+                seen.add(k)
                 lines.setdefault(path + (k,), key.start_mark.line + 1)
                 stack.append((value, path + (k,)))
         elif isinstance(cur, yaml.SequenceNode):
             for i, item in enumerate(cur.value):
                 lines.setdefault(path + (str(i),), item.start_mark.line + 1)
                 stack.append((item, path + (str(i),)))
-    return lines
+    return lines, repeated
+
+
+def _booleans(data: Any) -> list[Loc]:
+    """Where the document holds a YAML boolean: no spec key takes one (pydantic would read
+    `n_train: [true]` as N = 1, and `yes`/`on` are booleans in YAML)."""
+    found: list[Loc] = []
+    stack: list[tuple[Any, Loc]] = [(data, ())]
+    while stack:
+        cur, loc = stack.pop()
+        if isinstance(cur, bool):
+            found.append(loc)
+        elif isinstance(cur, dict):
+            stack.extend((v, loc + (k,)) for k, v in cur.items())
+        elif isinstance(cur, list):
+            stack.extend((v, loc + (i,)) for i, v in enumerate(cur))
+    return sorted(found, key=str)
 
 
 def _line_for(lines: dict[tuple[str, ...], int], loc: Loc) -> Optional[int]:
@@ -98,7 +121,7 @@ def load_spec(path: str | Path) -> Spec:
         raise SpecError([f"{path}: not UTF-8 text (byte {exc.start})"]) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
-        lines = _line_map(node) if node is not None else {}
+        lines, repeated = _line_map(node) if node is not None else ({}, [])
         data = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -114,6 +137,13 @@ def load_spec(path: str | Path) -> Spec:
     problems = _Problems(path, lines)
     if not isinstance(data, dict):
         problems.add((), f"the top level must be a mapping of datasets/mixtures/pretrain/sweeps, got {type(data).__name__}")
+        raise SpecError(problems.items)
+    for loc, line in repeated:
+        problems.items.append(f"{path}:{line}: {_fmt_loc(loc)}: key given twice (YAML would keep only the last): remove one")
+    for loc in _booleans(data):
+        problems.add(loc, "a true/false value is not valid here (YAML reads true, yes, on, false, no, off as booleans): "
+                          "give a number or a name")
+    if problems.items:
         raise SpecError(problems.items)
     try:
         spec = Spec.model_validate(data)
@@ -140,6 +170,10 @@ def _finite_recipe(loc: Loc, recipe: Any) -> Iterable[tuple[Loc, str]]:
 def check_references(spec: Spec) -> list[tuple[Loc, str]]:
     """Cross references between sections, each problem with its key path."""
     out: list[tuple[Loc, str]] = []
+    for name, ds in spec.datasets.items():
+        problem = range_problem(ds.system, *ds.range)
+        if problem:  # the generator would refuse it only when the sweep runs
+            out.append((("datasets", name, "range"), problem))
     for name, mix in spec.mixtures.items():
         if name in spec.datasets:
             out.append((("mixtures", name), f"{name!r} is already a dataset name"))
@@ -157,6 +191,7 @@ def check_references(spec: Spec) -> list[tuple[Loc, str]]:
                 where = loc + (("models", i) if pre.models else ("model",))
                 out.append((where, f"unknown model preset {m!r} (known: {', '.join(PRESETS)})"))
         out.extend(_finite_recipe(loc, pre.recipe))
+        out.extend(_pretrain_counts(spec, name))
     for name, sw in spec.sweeps.items():
         loc = ("sweeps", name)
         if sw.dataset not in spec.datasets:
@@ -186,5 +221,50 @@ def check_references(spec: Spec) -> list[tuple[Loc, str]]:
                             f"pre-training {ref!r} has no model {', '.join(missing)} (it trains {', '.join(pre.model_names())})"))
         if len(set(sw.n_train)) != len(sw.n_train):
             out.append((loc + ("n_train",), "repeated values in the N ladder"))
+        out.extend(_sweep_counts(spec, name, sw))
         out.extend(_finite_recipe(loc, sw.recipe))
     return out
+
+
+def _too_many(asked: str, dataset: str, split: str, pool: int) -> str:
+    return (f"{asked} is more than the {split} split of dataset {dataset!r} holds ({pool}): "
+            f"lower it or raise datasets.{dataset}.sizes.{split}")
+
+
+def _sweep_counts(spec: Spec, name: str, sw: SweepSpec) -> Iterable[tuple[Loc, str]]:
+    """N, n_val and n_test against the sizes of the sweep's dataset (else the run fails late)."""
+    ds = spec.datasets.get(sw.dataset)
+    if ds is None:
+        return
+    loc = ("sweeps", name)
+    for i, n in enumerate(sw.n_train):
+        if n > ds.sizes.train:
+            yield loc + ("n_train", i), _too_many(f"N = {n}", sw.dataset, "train", ds.sizes.train)
+    for key, split in (("n_val", "val"), ("n_test", "test")):
+        asked, pool = getattr(sw, key), getattr(ds.sizes, split)
+        if asked is not None and asked > pool:
+            yield loc + (key,), _too_many(f"{key} = {asked}", sw.dataset, split, pool)
+
+
+def _pretrain_counts(spec: Spec, name: str) -> Iterable[tuple[Loc, str]]:
+    """A pre-training's n_train/n_val/n_test against its dataset or mixture. A mixture takes
+    round(n w / sum w) samples (at least 1) from each part, as the training data loader does."""
+    pre = spec.pretrain[name]
+    if pre.data in spec.mixtures:
+        parts = dict(spec.mixtures[pre.data].datasets)
+    elif pre.data in spec.datasets:
+        parts = {pre.data: 1.0}
+    else:
+        return
+    wsum = sum(parts.values())
+    for key, split in (("n_train", "train"), ("n_val", "val"), ("n_test", "test")):
+        asked = getattr(pre, key)
+        if asked is None:
+            continue
+        for ds_name, w in parts.items():
+            ds = spec.datasets.get(ds_name)
+            need = max(1, round(asked * w / wsum))
+            if ds is not None and need > getattr(ds.sizes, split):
+                what = f"{key} = {asked}" + (f" (its share, {need} samples)" if len(parts) > 1 else "")
+                yield ("pretrain", name, key), _too_many(what, ds_name, split, getattr(ds.sizes, split))
+                break

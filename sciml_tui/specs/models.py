@@ -32,12 +32,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from sciml_tui.learning.config import RecipeConfig
 from sciml_tui.learning.presets import PRESETS  # noqa: F401  (re-exported: specs.PRESETS)
+from sciml_tui.physics.limits import MAX_SPLIT, grid_problem
 from sciml_tui.specs.names import NAME_PATTERN
 
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 MAX_LIST = 1000
-MAX_SPLIT = 10_000_000
 
 
 class _Strict(BaseModel):
@@ -53,7 +53,7 @@ class Sizes(_Strict):
 class DatasetSpec(_Strict):
     system: Literal["poisson", "advdiff", "helmholtz"]
     range: tuple[float, float]
-    n: int = Field(ge=8, le=4096, description="grid points per side")
+    n: int = Field(description="grid points per side (even, 8..1024)")
     sizes: Sizes
     seed: int = Field(0, ge=0, le=2**63 - 1)
 
@@ -66,9 +66,10 @@ class DatasetSpec(_Strict):
 
     @field_validator("n")
     @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError("n must be even (the spectral grid has n/2 positive wavenumbers)")
+    def _grid(cls, v: int) -> int:
+        problem = grid_problem(v)
+        if problem:
+            raise ValueError(problem)
         return v
 
 

@@ -47,7 +47,7 @@ BAD = [
     (["poisson", "--range", "0:5"], "positive"),
     (["poisson", "--train", "0"], "train size"),
     (["poisson", "--val", "-2"], "val size"),
-    (["poisson", "--n", "15"], "even integer"),
+    (["poisson", "--n", "15"], "must be even"),
     (["poisson", "--n", "6"], "even integer"),
     (["helmholtz", "--range", "1.5:1.9", "--omega", "int"], "integer"),
     (["poisson", "--seed", "-1"], "seed"),

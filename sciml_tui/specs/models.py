@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from sciml_tui.learning.config import RecipeConfig
 from sciml_tui.learning.presets import PRESETS  # noqa: F401  (re-exported: specs.PRESETS)
-from sciml_tui.physics.limits import MAX_SPLIT, grid_problem
+from sciml_tui.physics.limits import MAX_N, MAX_SPLIT, MIN_N, grid_problem
 from sciml_tui.specs.names import NAME_PATTERN
 
 
@@ -53,7 +53,9 @@ class Sizes(_Strict):
 class DatasetSpec(_Strict):
     system: Literal["poisson", "advdiff", "helmholtz"]
     range: tuple[float, float]
-    n: int = Field(description="grid points per side (even, 8..1024)")
+    # bounds in the schema for editors; the validator below words the reason for the loader
+    n: int = Field(description="grid points per side (even, 8..1024)",
+                   json_schema_extra={"minimum": MIN_N, "maximum": MAX_N})
     sizes: Sizes
     seed: int = Field(0, ge=0, le=2**63 - 1)
 

@@ -108,7 +108,8 @@ def train_cmd(
 ) -> None:
     """Train one run in the foreground (pre-train, fine-tune, scratch or zero-shot)."""
     from sciml_tui.learning.events import TrainingEvents, format_result, stdout_lines
-    from sciml_tui.learning.run import EXIT_CODES, parse_config, read_config_file, run_in_dir, write_config
+    from sciml_tui.learning.run import EXIT_CODES, parse_config, read_config_file, run_in_dir
+    from sciml_tui.rundir import RunDir
 
     raw = read_config_file(config)
     if not isinstance(raw, dict):
@@ -119,7 +120,7 @@ def train_cmd(
     run_dir = run_dir or _default_run_dir(workspace or default_workspace(), config)
     if not resume and ((run_dir / "checkpoints").exists() or (run_dir / "result.json").exists()):
         raise UserError(f"{run_dir} already holds a run: use --resume to continue it, or another --run-dir")
-    write_config(run_dir, cfg)
+    RunDir(run_dir).write_config(cfg.model_dump(mode="json"))
     events: Any = TrainingEvents() if as_json else (_RichEvents() if is_tty() else stdout_lines())
     if not as_json:
         typer.echo(f"run dir: {run_dir}")

@@ -25,9 +25,10 @@ from collections import defaultdict
 from typing import Any, Iterable, Optional
 
 from sciml_tui.results.stats import crossing_n, is_number, mean_std, power_law_fit
+from sciml_tui.store.records import ACTIVE, RunState
 
 INITS = ("scratch", "finetune", "zeroshot")
-STATES = ("done", "failed", "diverged", "running", "queued", "cancelled")
+STATES = tuple(s.value for s in RunState)
 LABELS = {"scratch": "scratch", "finetune": "fine-tuned", "zeroshot": "zero-shot"}
 # Presets in order of size, so tables and plots list small models first.
 PRESET_ORDER = ("tiny", "fno-64k", "fno-1m", "fno-17m", "fno-67m", "fno-268m")
@@ -169,9 +170,9 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
         n = None if init == "zeroshot" else _n(rec)
         _count(counts, rec)
         _count(per_n_counts[n], rec)
-        if rec.get("state") in ("running", "queued"):
+        if rec.get("state") in ACTIVE:
             pending.add(n)
-        if rec.get("state") == "running":
+        if rec.get("state") == RunState.RUNNING:
             running.add(n)
         if rec.get("state") == "done" and _has_error(rec):
             if init != "zeroshot" and n is None:

@@ -7,24 +7,14 @@ val_error (last), test_error. Without `sweep`, runs lists only running and faile
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any, Optional
 
-from sciml_tui.store.reconcile import reconcile
+from sciml_tui.rundir import RunDir
+from sciml_tui.store.reconcile import LaunchWatch, reconcile
+from sciml_tui.store.records import ACTIVE, FINISHED, RunState
 from sciml_tui.store.workspace import WorkspaceStore
 
-ACTIVE = ("running", "queued")
-
-
-def _last_epoch(run_dir: Path) -> Optional[dict[str, Any]]:
-    try:
-        data = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        rows = [r for r in data.get("epochs", {}).values() if isinstance(r, dict)]
-    except (OSError, ValueError, AttributeError):
-        return None
-    return max(rows, key=lambda r: r.get("epoch", 0)) if rows else None
 
 
 def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
@@ -34,8 +24,8 @@ def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
     if isinstance(started, (int, float)):
         elapsed = (ended if isinstance(ended, (int, float)) and state not in ACTIVE else now) - started
     epoch, val = r.get("epochs_run"), r.get("best_val_error")
-    if state == "running" and r.get("run_dir"):
-        last = _last_epoch(Path(r["run_dir"]))
+    if state == RunState.RUNNING and r.get("run_dir"):
+        last = RunDir(r["run_dir"]).last_epoch()
         if last:
             epoch, val = last.get("epoch"), last.get("val_error")
     return {"id": r.get("id"), "sweep": r.get("sweep"), "init": r.get("init"), "model": r.get("model"),
@@ -44,9 +34,10 @@ def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
             "val_error": val, "test_error": r.get("test_error"), "message": r.get("message")}
 
 
-def collect(ws: WorkspaceStore, sweep: Optional[str] = None, do_reconcile: bool = True) -> dict[str, Any]:
-    if do_reconcile and ws.exists():
-        reconcile(ws)
+def collect(ws: WorkspaceStore, sweep: Optional[str] = None, watch: Optional[LaunchWatch] = None) -> dict[str, Any]:
+    """The status tables; with `watch` (the launch room's) runs are reconciled first."""
+    if watch is not None and ws.exists():
+        reconcile(ws, watch)
     data = ws.snapshot()
     runs = {r.get("id"): r for r in data.get("runs", {}).values() if isinstance(r, dict)}
     now = time.time()
@@ -58,14 +49,14 @@ def collect(ws: WorkspaceStore, sweep: Optional[str] = None, do_reconcile: bool 
             st = (runs.get(i) or {}).get("state", "missing")
             counts[st] = counts.get(st, 0) + 1
         sweeps.append({"name": s.get("name"), "state": s.get("state"), "total": len(ids),
-                       "done": counts.get("done", 0) + counts.get("diverged", 0), "counts": counts,
+                       "done": sum(counts.get(s, 0) for s in FINISHED), "counts": counts,
                        "scheduler_pid": s.get("scheduler_pid"), "spec_path": s.get("spec_path")})
     if sweep is not None:
         rec = next((s for s in data.get("sweeps", {}).values() if s.get("name") == sweep), None)
         ids = rec.get("run_ids") or [] if rec else [i for i, r in runs.items() if r.get("sweep") == sweep]
         chosen = [runs[i] for i in ids if i in runs]
     else:
-        chosen = [r for r in runs.values() if r.get("state") in ("running", "failed")]
+        chosen = [r for r in runs.values() if r.get("state") in (RunState.RUNNING, RunState.FAILED)]
     return {"sweeps": sweeps, "runs": [_row(r, now) for r in chosen]}
 
 

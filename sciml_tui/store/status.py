@@ -38,25 +38,23 @@ def collect(ws: WorkspaceStore, sweep: Optional[str] = None, watch: Optional[Lau
     """The status tables; with `watch` (the launch room's) runs are reconciled first."""
     if watch is not None and ws.exists():
         reconcile(ws, watch)
-    data = ws.snapshot()
-    runs = {r.get("id"): r for r in data.get("runs", {}).values() if isinstance(r, dict)}
+    tables = ws.tables()
+    runs = tables.run_index()
     now = time.time()
     sweeps = []
-    for s in data.get("sweeps", {}).values():
-        ids = s.get("run_ids") or []
+    for s in tables.sweeps:
+        ids = s.run_ids or []
         counts: dict[str, int] = {}
         for i in ids:
-            st = (runs.get(i) or {}).get("state", "missing")
+            st = runs[i].state.value if i in runs else "missing"
             counts[st] = counts.get(st, 0) + 1
-        sweeps.append({"name": s.get("name"), "state": s.get("state"), "total": len(ids),
-                       "done": sum(counts.get(s, 0) for s in FINISHED), "counts": counts,
-                       "scheduler_pid": s.get("scheduler_pid"), "spec_path": s.get("spec_path")})
+        sweeps.append({"name": s.name, "state": s.state, "total": len(ids),
+                       "done": sum(counts.get(f, 0) for f in FINISHED), "counts": counts,
+                       "scheduler_pid": s.scheduler_pid, "spec_path": s.spec_path})
     if sweep is not None:
-        rec = next((s for s in data.get("sweeps", {}).values() if s.get("name") == sweep), None)
-        ids = rec.get("run_ids") or [] if rec else [i for i, r in runs.items() if r.get("sweep") == sweep]
-        chosen = [runs[i] for i in ids if i in runs]
+        chosen = tables.sweep_runs(sweep)
     else:
-        chosen = [r for r in runs.values() if r.get("state") in (RunState.RUNNING, RunState.FAILED)]
+        chosen = [r for r in runs.values() if r.state in (RunState.RUNNING, RunState.FAILED)]
     return {"sweeps": sweeps, "runs": [_row(r, now) for r in chosen]}
 
 
@@ -81,7 +79,7 @@ def render_text(status: dict[str, Any], width: int = 12) -> str:
     for s in status["sweeps"]:
         c = s["counts"]
         lines.append(f"{s['name']:<24} {str(s['state']):<10} {s['done']:>4}/{s['total']:<5} "
-                     f"{c.get('running', 0):>7} {c.get('queued', 0):>6} {c.get('failed', 0):>6}")
+                     f"{c.get(RunState.RUNNING, 0):>7} {c.get(RunState.QUEUED, 0):>6} {c.get(RunState.FAILED, 0):>6}")
     if status["runs"]:
         lines.append("")
         lines.append(f"{'state':<9} {'init':<9} {'model':<8} {'N':>6} {'lr':>7} {'seed':>4} {'device':<7} "

@@ -122,33 +122,37 @@ class _Record(Mapping):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "_Record":
-        if not isinstance(data, Mapping):
+        if not isinstance(data, (dict, Mapping)):
             raise RecordInvalid(f"expected a JSON object, got {type(data).__name__}")
         key = data.get(cls.KEY)
         if not isinstance(key, str) or not key:
             raise RecordInvalid(f"{cls.KEY!r} must be a non-empty string, got {key!r}")
-        names = cls._field_names()
-        known = {k: v for k, v in data.items() if k in names}
-        for name, kind in cls.KINDS.items():
-            value = known.get(name)
-            if value is not None and not _CHECKS[kind](value):
+        names, kinds = cls._field_names(), cls.KINDS
+        known: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for name, value in data.items():
+            if name not in names:
+                extra[name] = value
+                continue
+            kind = kinds.get(name)
+            if kind is not None and value is not None and not _CHECKS[kind](value):
                 raise RecordInvalid(f"{key}: {name!r} should be {kind}, got {value!r}")
+            known[name] = value
         if cls.STATE is not None and "state" in known:
             known["state"] = _state(cls.STATE, known["state"], key)
-        extra = {k: v for k, v in data.items() if k not in names}
         return cls(**known, extra=extra, _stored=frozenset(data))
 
     def to_dict(self) -> dict[str, Any]:
         """The stored JSON shape: the keys it was read with plus any field set since."""
-        out = {}
-        for f in dataclasses.fields(self):
-            if f.name in ("extra", "_stored"):
-                continue
-            value = getattr(self, f.name)
-            if f.name in self._stored or value is not None:
-                out[f.name] = value
+        out = {name: getattr(self, name) for name in self._present()}
         out.update(self.extra)
         return out
+
+    def _present(self) -> Iterator[str]:
+        """The declared fields the stored JSON has (or that were set since), in declaration order."""
+        for name in self._field_order():
+            if name in self._stored or getattr(self, name) is not None:
+                yield name
 
     # read-only mapping view of `to_dict()`
     def __getitem__(self, key: str) -> Any:
@@ -161,18 +165,26 @@ class _Record(Mapping):
         raise KeyError(key)
 
     @classmethod
+    def _field_order(cls) -> tuple[str, ...]:
+        order = cls.__dict__.get("_order")
+        if order is None:
+            order = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("extra", "_stored"))
+            cls._order = order
+        return order
+
+    @classmethod
     def _field_names(cls) -> frozenset:
         names = cls.__dict__.get("_names")
         if names is None:
-            names = frozenset(f.name for f in dataclasses.fields(cls)) - {"extra", "_stored"}
-            cls._names = names
+            names = cls._names = frozenset(cls._field_order())
         return names
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self.to_dict())
+        yield from self._present()
+        yield from (k for k in self.extra if k not in self._field_names())
 
     def __len__(self) -> int:
-        return len(self.to_dict())
+        return sum(1 for _ in self)
 
     def get(self, key: str, default: Any = None) -> Any:
         try:

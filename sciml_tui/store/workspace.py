@@ -163,9 +163,11 @@ class WorkspaceStore:
         return StoreCorrupt(f"workspace store {self.path} is corrupt ({why}); {how}")
 
     def _records(self, data: dict[str, dict[str, Any]], table: str) -> list[Any]:
-        """The table's rows as typed records; a row with wrong types makes the store corrupt."""
+        """The table's rows as typed records in document order; a row with wrong types makes the
+        store corrupt."""
         out = []
-        for doc_id, raw in data.get(table, {}).items():
+        rows = sorted(data.get(table, {}).items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+        for doc_id, raw in rows:
             if not isinstance(raw, dict):
                 continue
             try:

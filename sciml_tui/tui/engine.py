@@ -19,22 +19,17 @@ def store_path(root: Path) -> Path:
     return Path(root) / STORE_REL
 
 
-def _table(data: dict, name: str) -> list[dict]:
-    rows = data.get(name) or {}
-    if not isinstance(rows, dict):
-        raise UserError(f"table {name!r} is not a JSON object")
-    return [dict(r) for _, r in sorted(rows.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)]
-
-
 def load_store(root: Path) -> dict[str, list[dict]]:
     """Read the workspace store in one read: {"sweeps", "runs", "datasets"} lists of records.
 
-    A missing store gives empty lists; a corrupt one raises UserError (reads take no lock).
+    A missing store gives empty lists; a corrupt one (bad JSON, or a record with wrong types)
+    raises UserError (reads take no lock). Records come as their stored dicts.
     """
     from sciml_tui.store import WorkspaceStore
 
-    snap = WorkspaceStore(Path(root)).snapshot()  # raw TinyDB tables: {doc_id: record}
-    return {k: _table(snap, k) for k in ("sweeps", "runs", "datasets")}
+    tables = WorkspaceStore(Path(root)).tables()
+    return {"sweeps": [s.to_dict() for s in tables.sweeps], "runs": [r.to_dict() for r in tables.runs],
+            "datasets": [d.to_dict() for d in tables.datasets]}
 
 
 def run_dir(root: Path, rec: dict) -> RunDir:

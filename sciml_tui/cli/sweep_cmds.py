@@ -15,6 +15,7 @@ from sciml_tui.cli.app import app, run_app
 from sciml_tui.cli.common import (JsonOpt, WorkspaceOpt, is_tty, print_json, print_results, require_sweep,
                                    workspace_dir)
 from sciml_tui.errors import ConfigError
+from sciml_tui.store.records import FINISHED
 
 DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in the background and return at once.")]
 MaxParOpt = Annotated[Optional[int], typer.Option("--max-parallel", min=1, help="At most K runs at a time.")]
@@ -141,7 +142,7 @@ def _print_results(ws: Any, sweeps: list[str]) -> None:
 
 def _foreground(ws: Any, names: list[str], start: Any, todo: Optional[int] = None) -> None:
     if todo is None:
-        todo = sum(1 for n in names for r in ws.runs(sweep=n) if r.get("state") not in ("done", "diverged"))
+        todo = sum(1 for n in names for r in ws.runs(sweep=n) if r.state not in FINISHED)
     progress = _Progress(todo, is_tty())
     t0 = time.time()
     try:
@@ -298,21 +299,22 @@ def status_cmd(
     watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 s until Ctrl-C.")] = False,
 ) -> None:
     """Sweeps and runs: state, progress, device, elapsed time, last validation error."""
-    from sciml_tui.store.status import collect, render_text
+    from sciml_tui.launch.backend import LAUNCHES
     from sciml_tui.store import WorkspaceStore
+    from sciml_tui.store.status import collect, render_text
 
     ws = WorkspaceStore(workspace_dir(workspace, must_exist=True))
     if sweep is not None:
         require_sweep(ws, sweep)
     if json_out:
-        print_json(collect(ws, sweep))
+        print_json(collect(ws, sweep, LAUNCHES))
         return
     if not watch:
-        typer.echo(render_text(collect(ws, sweep)))
+        typer.echo(render_text(collect(ws, sweep, LAUNCHES)))
         return
     try:
         while True:
-            text = render_text(collect(ws, sweep))
+            text = render_text(collect(ws, sweep, LAUNCHES))
             typer.echo("\x1b[2J\x1b[H" + text if is_tty() else text)
             time.sleep(2.0)
     except KeyboardInterrupt:
@@ -328,17 +330,16 @@ def logs_cmd(
 ) -> None:
     """Print the end of a run's log (train.log, else its captured output)."""
     from sciml_tui.errors import UserError
-    from sciml_tui.store import WorkspaceStore, log_tail
+    from sciml_tui.rundir import RunDir
+    from sciml_tui.store import WorkspaceStore
 
     ws = WorkspaceStore(workspace)
     rec = ws.run(run)
     if rec is None:
         raise UserError(f"no run {run!r} in {ws.path}")
-    run_dir = Path(rec["run_dir"])
-    path = run_dir / "train.log"
-    if not path.exists():
-        path = run_dir / "stdout.log"
-    text = log_tail(run_dir, lines)
+    rdir = RunDir(rec.run_dir)
+    run_dir, path = rdir.path, rdir.log_path()
+    text = rdir.log_tail(lines)
     pos = path.stat().st_size if path.exists() else 0
     if text:
         typer.echo(text)
@@ -354,7 +355,7 @@ def logs_cmd(
                     chunk = fh.read()
                     pos = fh.tell()
                 typer.echo(chunk, nl=False)
-            elif (run_dir / "result.json").exists():
+            elif rdir.result() is not None:
                 break  # finished and fully printed
             time.sleep(0.5)
     except KeyboardInterrupt:

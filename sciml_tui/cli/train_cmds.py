@@ -108,8 +108,8 @@ def train_cmd(
 ) -> None:
     """Train one run in the foreground (pre-train, fine-tune, scratch or zero-shot)."""
     from sciml_tui.learning.events import TrainingEvents, format_result, stdout_lines
-    from sciml_tui.learning.run import (EXIT_CODES, parse_config, read_config_file, run_in_dir, with_init_model,
-                                        write_config)
+    from sciml_tui.learning.run import EXIT_CODES, parse_config, read_config_file, run_in_dir, with_init_model
+    from sciml_tui.rundir import RunDir
 
     raw = read_config_file(config)
     if not isinstance(raw, dict):
@@ -124,7 +124,7 @@ def train_cmd(
     if not resume and ((run_dir / "checkpoints").exists() or (run_dir / "result.json").exists()):
         raise UserError(f"{run_dir} already holds a run: use --resume to continue it, or another --run-dir")
     try:
-        write_config(run_dir, cfg)
+        RunDir(run_dir).write_config(cfg.model_dump(mode="json"))
     except OSError as exc:
         raise UserError(f"cannot write {run_dir / 'config.yaml'}: {exc.strerror or exc}") from None
     events: Any = TrainingEvents() if as_json else (_RichEvents() if is_tty() else stdout_lines())

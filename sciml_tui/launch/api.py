@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
+from itertools import groupby
 from pathlib import Path
 from typing import Any, Optional
 
 from sciml_tui.errors import UserError
-from sciml_tui.launch.backend import LocalBackend, Slot, make_slots
-from sciml_tui.launch.scheduler import Event, Scheduler, install_stop_handlers
+from sciml_tui.launch.backend import LAUNCHES, Backend, backend_named, backend_of, make_slots
+from sciml_tui.launch.procs import pid_alive, terminate
+from sciml_tui.launch.scheduler import Event, run_scheduler
 from sciml_tui.launch.slurm import SlurmOptions
 from sciml_tui.learning.calibrate import device_for_slots
 from sciml_tui.specs.cost import estimate_in_workspace
+from sciml_tui.launch.sweeps import no_event, refuse_driven
+from sciml_tui.rundir import RunDir
 from sciml_tui.specs.plan import Plan, plan_from_file
-from sciml_tui.store import WorkspaceStore, reconcile
-from sciml_tui.store.procs import launch_alive, pid_alive, read_launch
+from sciml_tui.store import WorkspaceStore
+from sciml_tui.store.records import ACTIVE, DatasetState, Liveness, RunState, SweepState
+
+__all__ = ["plan_sweep", "record_plan", "launch_sweep", "resume", "cancel", "run_scheduler"]
 
 RESULT_FIELDS = ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params",
                  "message", "log_tail", "started_at", "ended_at", "pid", "device")
@@ -47,7 +51,7 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
     """
     now = time.time()
     if rerun:
-        live = [r.id for r in plan.runs if launch_alive(read_launch(r.run_dir))]
+        live = [r.id for r in plan.runs if _held(RunDir(r.run_dir).launch())]
         if live:
             raise UserError(f"{len(live)} run(s) of this plan are running (e.g. {live[0]}); cancel them before --rerun")
         for r in plan.runs:
@@ -59,52 +63,28 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
         for d in plan.datasets:
             rec = d.record()
             cur = tx.get("datasets", d.id)
-            if cur is not None and cur.get("state") == "ready" and not d.exists:
-                rec["state"] = "missing"
+            if cur is not None and cur.get("state") == DatasetState.READY and not d.exists:
+                rec["state"] = DatasetState.MISSING
             tx.upsert("datasets", rec)
         for name, ids in plan.sweeps.items():
             cur = tx.get("sweeps", name) or {}
             tx.upsert("sweeps", {"name": name, "experiment": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                  "created_at": cur.get("created_at", now), "run_ids": ids,
                                  "target": plan.targets.get(name, 1e-2),
-                                 "state": cur.get("state") or "planned"})
+                                 "state": cur.get("state") or SweepState.PLANNED})
         for r in plan.runs:
             rec = r.record()
             cur = tx.get("runs", r.id)
             if cur is None or rerun:
-                rec.update(state="queued", created_at=now if cur is None else cur.get("created_at", now),
+                rec.update(state=RunState.QUEUED, created_at=now if cur is None else cur.get("created_at", now),
                            **{k: None for k in RESULT_FIELDS})
             tx.upsert("runs", rec)
-            r.state = (tx.get("runs", r.id) or {}).get("state", "queued")
+            r.state = (tx.get("runs", r.id) or {}).get("state", RunState.QUEUED)
 
 
-def scheduler_log(ws: WorkspaceStore, sweeps: list[str]) -> Path:
-    return ws.meta_dir / f"scheduler-{sweeps[0]}.log"
-
-
-def _spawn_detached(ws: WorkspaceStore, sweeps: list[str], max_parallel: Optional[int], gpus: Optional[list[str]],
-                    per_gpu: int) -> int:
-    args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu)]
-    if max_parallel:
-        args += ["--max-parallel", str(max_parallel)]
-    if gpus is not None:
-        args += ["--gpus", ",".join(gpus)]
-    ws.meta_dir.mkdir(parents=True, exist_ok=True)
-    with open(scheduler_log(ws, sweeps), "ab") as out:
-        proc = subprocess.Popen(args, cwd=str(ws.root), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
-    return proc.pid
-
-
-def run_scheduler(ws: WorkspaceStore, sweeps: list[str], *, max_parallel: Optional[int] = None,
-                  gpus: Optional[list[str]] = None, per_gpu: int = 1, slots: Optional[list[Slot]] = None,
-                  on_event: Optional[Event] = None, poll_s: float = 0.1) -> dict[str, int]:
-    """Run the scheduler in this process until the sweeps finish; returns counts of states."""
-    reconcile(ws)
-    sched = Scheduler(ws, sweeps, LocalBackend(), slots or make_slots(gpus, per_gpu, max_parallel),
-                      poll_s=poll_s, on_event=on_event)
-    install_stop_handlers(sched)
-    return sched.run()
+def _held(launch: Optional[dict[str, Any]]) -> bool:
+    """Whether the backend that launched a run may still be running it."""
+    return launch is not None and LAUNCHES.liveness(launch) != Liveness.GONE
 
 
 def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Optional[list[str]] = None,
@@ -124,13 +104,10 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
     names = list(plan.sweeps)
     if not names:
         raise UserError(f"{spec_path} defines no sweeps")
-    _check_backend(backend, slurm)
-    if backend == "slurm":
-        from sciml_tui.launch.slurm import require_tools
-
-        require_tools()  # before anything is recorded
+    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu)
+    chosen.require()  # before anything is recorded
     record_plan(ws, plan, rerun=rerun)
-    return _go(ws, names, detach, max_parallel, gpus, per_gpu, on_event, backend, slurm)
+    return _submit(ws, names, chosen, on_event)
 
 
 def resume(ws: WorkspaceStore | str, sweep: str, *, detach: bool = True, max_parallel: Optional[int] = None,
@@ -138,72 +115,41 @@ def resume(ws: WorkspaceStore | str, sweep: str, *, detach: bool = True, max_par
            backend: str = "local", slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
     """Run what is missing, failed or cancelled in a recorded sweep, adopting live runs."""
     ws = _ws(ws)
-    _check_backend(backend, slurm)
+    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu)
     if ws.sweep(sweep) is None:
         raise UserError(f"no sweep named {sweep!r} in {ws.path}")
-    return _go(ws, [sweep], detach, max_parallel, gpus, per_gpu, on_event, backend, slurm)
+    return _submit(ws, [sweep], chosen, on_event)
 
 
-def _check_backend(backend: str, slurm: Optional[SlurmOptions]) -> None:
-    if backend not in ("local", "slurm"):
-        raise UserError(f"unknown backend {backend!r}: use local or slurm")
-    if backend == "local" and slurm is not None and (slurm.partition or slurm.array_limit or slurm.opts):
+def _backend(name: str, slurm: Optional[SlurmOptions], detach: bool, max_parallel: Optional[int],
+             gpus: Optional[list[str]], per_gpu: int) -> Backend:
+    """The backend the user asked for, with the options that belong to it."""
+    if name == "local" and slurm is not None and (slurm.partition or slurm.array_limit or slurm.opts):
         raise UserError("--partition, --array-limit and --slurm-opt need --backend slurm")
+    options: dict[str, Any] = {"detach": detach}
+    if name == "local":
+        options.update(max_parallel=max_parallel, gpus=gpus, per_gpu=per_gpu)
+    elif name == "slurm":
+        options["options"] = slurm
+    return backend_named(name, **options)
 
 
-def _go(ws: WorkspaceStore, names: list[str], detach: bool, max_parallel: Optional[int],
-        gpus: Optional[list[str]], per_gpu: int, on_event: Optional[Event], backend: str = "local",
-        slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
-    from sciml_tui.launch import slurm as slurm_backend
-
-    for name in names:
-        rec = ws.sweep(name) or {}
-        pid = rec.get("scheduler_pid")
-        if pid and pid_alive(pid, rec.get("scheduler_create_time")):
-            raise UserError(f"sweep {name!r} is already being run by scheduler pid {pid}; `sciml cancel {name}` stops it")
-    if backend == "slurm":
-        out = slurm_backend.submit(ws, names, slurm, on_event=on_event)
-        if not detach:
-            out["counts"] = slurm_backend.watch(ws, names, out["submitted"], on_event=on_event)
-        return out
-    in_slurm = slurm_backend.live_slurm_runs([r for n in names for r in ws.runs(sweep=n)])
-    if in_slurm:
-        raise UserError(f"{len(in_slurm)} run(s) of {', '.join(names)} are in Slurm (e.g. {in_slurm[0]}); "
-                        f"cancel them or use --backend slurm")
-    if detach:
-        pid = _spawn_detached(ws, names, max_parallel, gpus, per_gpu)
-        return {"sweeps": names, "scheduler_pid": pid, "log": str(scheduler_log(ws, names))}
-    counts = run_scheduler(ws, names, max_parallel=max_parallel, gpus=gpus, per_gpu=per_gpu, on_event=on_event)
-    return {"sweeps": names, "counts": counts}
-
-
-def _kill_pid(pid: int, create_time: Any, grace_s: float) -> None:
-    import signal
-
-    if not pid_alive(pid, create_time):
-        return
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 2.0)):
-        try:
-            os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        deadline = time.time() + wait
-        while time.time() < deadline:
-            if not pid_alive(pid, create_time):
-                return
-            time.sleep(0.05)
+def _submit(ws: WorkspaceStore, names: list[str], backend: Backend, on_event: Optional[Event]) -> dict[str, Any]:
+    refuse_driven([ws.sweep(name) for name in names])
+    return backend.submit(ws, names, on_event or no_event)
 
 
 def cancel(ws: WorkspaceStore | str, target: str, grace_s: float = 5.0) -> list[str]:
     """Cancel a run (by id) or a whole sweep (its scheduler first, then its runs).
 
-    Running trainings get SIGTERM then SIGKILL (their process group); queued runs are marked
-    cancelled. Returns the ids of the runs cancelled.
+    Runs still in their backend are stopped by it (local: SIGTERM then SIGKILL of the process
+    group; Slurm: scancel); queued runs are marked cancelled. Returns the ids of the runs cancelled.
     """
     ws = _ws(ws)
     sweep = ws.sweep(target)
     if sweep is not None:
-        _kill_pid(sweep.get("scheduler_pid") or 0, sweep.get("scheduler_create_time"), grace_s)
+        pid, born = sweep.scheduler_pid or 0, sweep.scheduler_create_time
+        terminate(lambda sig: os.kill(pid, sig), lambda: pid_alive(pid, born), grace_s)
         runs = ws.runs(sweep=target)
     else:
         run = ws.run(target)
@@ -213,25 +159,16 @@ def cancel(ws: WorkspaceStore | str, target: str, grace_s: float = 5.0) -> list[
     active = []
     with ws.transaction() as tx:  # states re-read under the lock: a run may have ended meanwhile
         for r in runs:
-            cur = tx.get("runs", r["id"])
-            if cur is not None and cur.get("state") in ("running", "queued"):
-                tx.update("runs", r["id"], state="cancelled", ended_at=time.time(), message="cancelled")
-                active.append(cur)
-    ids = [r["id"] for r in active]
-    backend = LocalBackend(argv=["-"])
-    slurm_tasks = []
-    for r in active:
-        launch = read_launch(r["run_dir"]) if r.get("run_dir") else None
-        if launch and launch.get("backend") == "slurm":
-            slurm_tasks.append(launch.get("slurm_job_id"))
-            continue
-        handle = backend.adopt(r, launch) if launch else None
-        if handle is not None:
-            backend.cancel(handle, grace_s)
-    if slurm_tasks:
-        from sciml_tui.launch.slurm import scancel
-
-        scancel([t for t in slurm_tasks if t])
+            cur = tx.get("runs", r.id)
+            if cur is not None and cur.get("state") in ACTIVE:
+                tx.update("runs", r.id, state=RunState.CANCELLED, ended_at=time.time(), message="cancelled")
+                active.append(r)
+    launches = [launch for r in active if r.run_dir and (launch := RunDir(r.run_dir).launch())]
+    by_backend = lambda launch: launch.get("backend", "local")  # noqa: E731
+    for name, group in groupby(sorted(launches, key=by_backend), key=by_backend):
+        backend = backend_of({"backend": name})
+        if backend is not None:
+            backend.cancel(list(group), grace_s)
     if sweep is not None:
-        ws.update_sweep(target, state="cancelled", scheduler_pid=None, scheduler_create_time=None)
-    return ids
+        ws.update_sweep(target, state=SweepState.CANCELLED, scheduler_pid=None, scheduler_create_time=None)
+    return [r.id for r in active]

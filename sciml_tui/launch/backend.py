@@ -1,15 +1,20 @@
-"""Launch backends: start a run, tell whether it lives, cancel it.
+"""Launch backends: submit a sweep's runs, tell whether a launched run lives, cancel runs.
 
-The scheduler only talks to this interface, so a Slurm backend can follow without touching it.
-The local backend starts each training as a detached subprocess in its own session (closing
-the terminal or killing the scheduler never kills it), with an argument list, never a shell.
+Every backend implements `Backend`; the one that launched a run is named in its `launch.json`
+(`backend_of(launch)`), so liveness and cancellation always go to the right one, and
+`LAUNCHES` is what reconciliation (in the store room) is given to ask them.
+
+The local backend runs each training as a detached subprocess in its own session (closing
+the terminal or killing the scheduler never kills it), with an argument list, never a shell;
+a scheduler (`sciml_tui.launch.scheduler`, detached or in the foreground) places them on slots.
+The Slurm backend is `sciml_tui.launch.slurm.SlurmBackend`.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,13 +23,77 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
-import psutil
-import yaml
-
-from sciml_tui.atomic import write_json, write_text
-from sciml_tui.store.procs import pid_alive
+from sciml_tui.errors import UserError
+from sciml_tui.launch.procs import create_time_of, pid_alive, terminate
+from sciml_tui.launch.sweeps import Event, no_event, sweep_queue
+from sciml_tui.rundir import STDOUT_LOG, RunDir
+from sciml_tui.store import WorkspaceStore
+from sciml_tui.store.reconcile import NO_RESULT
+from sciml_tui.store.records import Liveness, RunRecord
 
 ENTRY_ENV = "SCIML_TRAIN_ENTRY"  # JSON list: argv prefix replacing `python -m sciml_tui.learning.entry`
+IN_QUEUE = (Liveness.PENDING, Liveness.RUNNING)
+
+
+class Backend(Protocol):
+    name: str
+    title: str  # for messages: "local", "Slurm"
+
+    def require(self) -> None:
+        """UserError (one line) when the backend cannot be used from here; checked before any write."""
+
+    def submit(self, ws: WorkspaceStore, sweeps: list[str], on_event: Event = no_event) -> dict[str, Any]:
+        """Launch what the recorded sweeps still need; the dict is what `launch_sweep` returns."""
+
+    def liveness(self, launch: dict[str, Any]) -> Liveness: ...
+    def lost_message(self, launch: dict[str, Any]) -> str: ...
+    def cancel(self, launches: list[dict[str, Any]], grace_s: float = 5.0) -> None: ...
+
+
+BACKENDS = {"local": "sciml_tui.launch.backend:LocalBackend", "slurm": "sciml_tui.launch.slurm:SlurmBackend"}
+
+
+def backend_named(name: str, **options: Any) -> Backend:
+    """The backend called `name`, built with its options (UserError for an unknown name)."""
+    where = BACKENDS.get(name)
+    if where is None:
+        raise UserError(f"unknown backend {name!r}: use {' or '.join(BACKENDS)}")
+    module, cls = where.split(":")
+    return getattr(importlib.import_module(module), cls)(**options)
+
+
+def backend_of(launch: dict[str, Any]) -> Optional[Backend]:
+    """The backend that wrote this `launch.json` (None when it names none we know)."""
+    name = launch.get("backend", "local")
+    return backend_named(name) if name in BACKENDS else None
+
+
+class _Launches:
+    """Liveness of any launched run, asked of the backend that launched it."""
+
+    def liveness(self, launch: dict[str, Any]) -> Liveness:
+        backend = backend_of(launch)
+        return backend.liveness(launch) if backend is not None else Liveness.GONE
+
+    def lost_message(self, launch: dict[str, Any]) -> str:
+        backend = backend_of(launch)
+        return backend.lost_message(launch) if backend is not None else NO_RESULT
+
+
+LAUNCHES = _Launches()
+
+
+def launched_elsewhere(runs: list[RunRecord], backend: str) -> tuple[Optional[str], list[str]]:
+    """(title, ids) of the active `runs` that another backend still holds in its queue."""
+    held: list[str] = []
+    title = None
+    for r in runs:
+        launch = RunDir(r.run_dir).launch() if r.active and r.run_dir else None
+        other = backend_of(launch) if launch else None
+        if other is not None and other.name != backend and other.liveness(launch) in IN_QUEUE:
+            held.append(r.id)
+            title = other.title
+    return title, held
 
 
 @dataclass
@@ -51,15 +120,6 @@ class Handle:
     proc: Optional[subprocess.Popen] = field(default=None, repr=False)
 
 
-class Backend(Protocol):
-    name: str
-
-    def start(self, run: dict[str, Any], slot: Slot, resume: bool, cwd: Path) -> Handle: ...
-    def alive(self, handle: Handle) -> bool: ...
-    def cancel(self, handle: Handle, grace_s: float = 5.0) -> None: ...
-    def adopt(self, run: dict[str, Any], launch: dict[str, Any]) -> Optional[Handle]: ...
-
-
 def entry_argv() -> list[str]:
     override = os.environ.get(ENTRY_ENV)
     if override:
@@ -79,65 +139,101 @@ def process_env(threads: Optional[int], gpu: Optional[str]) -> dict[str, str]:
     return env
 
 
-def write_config(run: dict[str, Any]) -> Path:
-    run_dir = Path(run["run_dir"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "config.yaml"
-    write_text(path, yaml.safe_dump(run["config"], sort_keys=False))
-    return path
+def prepare_run_dir(run: RunRecord) -> RunDir:
+    """Write the run's config and drop an earlier attempt's result (it resumes from last.pt)."""
+    rdir = RunDir(run.run_dir)
+    rdir.write_config(run.config or {})
+    rdir.clear_result()
+    return rdir
 
 
 class LocalBackend:
+    """Runs as processes on this machine, placed on slots by a scheduler."""
+
     name = "local"
+    title = "local"
 
-    def __init__(self, argv: Optional[list[str]] = None) -> None:
-        self.argv = argv or entry_argv()
+    def __init__(self, argv: Optional[list[str]] = None, *, detach: bool = True, max_parallel: Optional[int] = None,
+                 gpus: Optional[list[str]] = None, per_gpu: int = 1) -> None:
+        self._argv = argv
+        self.detach, self.max_parallel, self.gpus, self.per_gpu = detach, max_parallel, gpus, per_gpu
 
-    def start(self, run: dict[str, Any], slot: Slot, resume: bool, cwd: Path) -> Handle:
-        run_dir = Path(run["run_dir"])
-        write_config(run)
-        args = [*self.argv, str(run_dir)] + (["--resume"] if resume else [])
-        with open(run_dir / "stdout.log", "ab") as out:
+    @property
+    def argv(self) -> list[str]:
+        if self._argv is None:
+            self._argv = entry_argv()
+        return self._argv
+
+    # -- the backend interface -------------------------------------------------------------
+    def require(self) -> None:
+        pass
+
+    def submit(self, ws: WorkspaceStore, sweeps: list[str], on_event: Event = no_event) -> dict[str, Any]:
+        """Start a scheduler for the sweeps: detached (returns at once) or here until they end."""
+        from sciml_tui.launch.scheduler import run_scheduler, scheduler_log, spawn_scheduler
+
+        title, held = launched_elsewhere(sweep_queue(ws, sweeps), self.name)
+        if held:
+            raise UserError(f"{len(held)} run(s) of {', '.join(sweeps)} are in {title} (e.g. {held[0]}); "
+                            f"cancel them or use --backend {title.lower()}")
+        if self.detach:
+            pid = spawn_scheduler(ws, sweeps, self.max_parallel, self.gpus, self.per_gpu)
+            return {"sweeps": sweeps, "scheduler_pid": pid, "log": str(scheduler_log(ws, sweeps))}
+        counts = run_scheduler(ws, sweeps, max_parallel=self.max_parallel, gpus=self.gpus, per_gpu=self.per_gpu,
+                               on_event=on_event)
+        return {"sweeps": sweeps, "counts": counts}
+
+    def liveness(self, launch: dict[str, Any]) -> Liveness:
+        return Liveness.RUNNING if pid_alive(launch.get("pid"), launch.get("create_time")) else Liveness.GONE
+
+    def lost_message(self, launch: dict[str, Any]) -> str:
+        return NO_RESULT
+
+    def cancel(self, launches: list[dict[str, Any]], grace_s: float = 5.0) -> None:
+        for launch in launches:
+            handle = self.adopt_launch(launch)
+            if handle is not None:
+                self.stop(handle, grace_s)
+
+    # -- one process each, for the scheduler -----------------------------------------------
+    def start(self, run: RunRecord, slot: Slot, resume: bool, cwd: Path) -> Handle:
+        rdir = RunDir(run.run_dir)
+        rdir.write_config(run.config or {})
+        args = [*self.argv, str(rdir.path)] + (["--resume"] if resume else [])
+        with open(rdir.file(STDOUT_LOG), "ab") as out:
             proc = subprocess.Popen(
                 args, cwd=str(cwd), env=process_env(slot.threads, slot.gpu), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
             )
-        try:
-            create_time: Optional[float] = psutil.Process(proc.pid).create_time()
-        except psutil.Error:
-            create_time = None
-        write_json(run_dir / "launch.json", {
+        create_time = create_time_of(proc.pid)
+        rdir.write_launch({
             "pid": proc.pid, "pgid": proc.pid, "backend": self.name, "host": socket.gethostname(),
             "started_at": time.time(), "device": slot.device, "create_time": create_time,
             "argv": args,
         })
-        return Handle(run["id"], run_dir, proc.pid, proc.pid, create_time, slot, proc)
+        return Handle(run.id, rdir.path, proc.pid, proc.pid, create_time, slot, proc)
 
     def alive(self, handle: Handle) -> bool:
         if handle.proc is not None:
             return handle.proc.poll() is None
         return pid_alive(handle.pid, handle.create_time)
 
-    def adopt(self, run: dict[str, Any], launch: dict[str, Any]) -> Optional[Handle]:
+    def adopt(self, run: RunRecord, launch: dict[str, Any]) -> Optional[Handle]:
+        handle = self.adopt_launch(launch)
+        if handle is not None:
+            handle.run_id, handle.run_dir = run.id, Path(run.run_dir)
+        return handle
+
+    def adopt_launch(self, launch: dict[str, Any]) -> Optional[Handle]:
+        """A handle on the live process a local `launch.json` describes, else None."""
         pid = launch.get("pid")
         if launch.get("backend", "local") != self.name or not pid_alive(pid, launch.get("create_time")):
             return None
-        return Handle(run["id"], Path(run["run_dir"]), pid, launch.get("pgid") or pid, launch.get("create_time"))
+        return Handle("", Path("."), pid, launch.get("pgid") or pid, launch.get("create_time"))
 
-    def cancel(self, handle: Handle, grace_s: float = 5.0) -> None:
+    def stop(self, handle: Handle, grace_s: float = 5.0) -> None:
         """SIGTERM the run's process group, SIGKILL it after `grace_s` if still there."""
-        if not self.alive(handle):
-            return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(handle.pgid, sig)
-            except (ProcessLookupError, PermissionError):
-                return
-            deadline = time.time() + (grace_s if sig == signal.SIGTERM else 2.0)
-            while time.time() < deadline:
-                if not self.alive(handle):
-                    return
-                time.sleep(0.05)
+        terminate(lambda sig: os.killpg(handle.pgid, sig), lambda: self.alive(handle), grace_s)
 
 
 def detect_gpus() -> list[str]:

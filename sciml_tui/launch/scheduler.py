@@ -9,118 +9,50 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
-from sciml_tui.errors import UserError
-from sciml_tui.launch.backend import Backend, Handle, LocalBackend, Slot, make_slots
+from sciml_tui.launch.backend import LAUNCHES, Handle, LocalBackend, Slot, make_slots
+from sciml_tui.launch.sweeps import (Event, claim_sweeps, generate_datasets, missing_dataset, no_event,
+                                     settle_sweeps, state_counts, sweep_queue)
+from sciml_tui.rundir import RunDir
 from sciml_tui.store import WorkspaceStore
-from sciml_tui.store.procs import launch_alive, pid_alive, read_launch
-from sciml_tui.store.reconcile import finished_fields, read_result_json, reconcile
-
-FINISHED = {"done", "diverged"}
-Event = Callable[[str, dict[str, Any]], None]
-
-
-def _noop(kind: str, payload: dict[str, Any]) -> None:
-    pass
-
-
-def _self_create_time() -> Optional[float]:
-    try:
-        import psutil
-
-        return psutil.Process(os.getpid()).create_time()
-    except Exception:
-        return None
-
-
-def claim_sweeps(ws: WorkspaceStore, sweeps: list[str]) -> None:
-    """Record this process as the sweeps' scheduler; refuse if another live one holds them."""
-    me, born = os.getpid(), _self_create_time()
-    with ws.transaction() as tx:
-        for name in sweeps:
-            rec = tx.get("sweeps", name)
-            if rec is None:
-                raise UserError(f"no sweep named {name!r} in {ws.path}")
-            pid = rec.get("scheduler_pid")
-            if pid and pid != me and pid_alive(pid, rec.get("scheduler_create_time")):
-                raise UserError(f"sweep {name!r} is already being run by scheduler pid {pid}; "
-                                f"`sciml cancel {name}` stops it")
-        for name in sweeps:
-            tx.update("sweeps", name, scheduler_pid=me, scheduler_create_time=born, state="running")
+from sciml_tui.store.records import FINISHED, Liveness, RunRecord, RunState
+from sciml_tui.store.reconcile import ended_fields, reconcile
 
 
 class Scheduler:
-    def __init__(self, ws: WorkspaceStore, sweeps: list[str], backend: Optional[Backend] = None,
+    def __init__(self, ws: WorkspaceStore, sweeps: list[str], backend: Optional[LocalBackend] = None,
                  slots: Optional[list[Slot]] = None, poll_s: float = 0.1, on_event: Optional[Event] = None) -> None:
         self.ws = ws
         self.sweeps = sweeps
         self.backend = backend or LocalBackend()
         self.slots = slots or make_slots()
         self.poll_s = poll_s
-        self.emit = on_event or _noop
+        self.emit = on_event or no_event
         self.stop = False
         self.handles: dict[str, Handle] = {}
         self.elsewhere: set[str] = set()  # runs another scheduler started (shared pre-training)
 
     # -- setup -----------------------------------------------------------------------------
-    def _queue(self) -> list[dict[str, Any]]:
-        seen: dict[str, dict[str, Any]] = {}
-        for name in self.sweeps:
-            for r in self.ws.runs(sweep=name):
-                seen.setdefault(r["id"], r)
-        # pre-training first, then points in plan order
-        return sorted(seen.values(), key=lambda r: r.get("role") != "pretrain")
-
-    def _adopt(self, runs: list[dict[str, Any]]) -> None:
+    def _adopt(self, runs: list[RunRecord]) -> None:
         free = list(self.slots)
         for r in runs:
-            if r.get("state") in FINISHED:
+            if r.finished:
                 continue
-            launch = read_launch(r["run_dir"])
+            launch = RunDir(r.run_dir).launch()
             handle = self.backend.adopt(r, launch) if launch else None
             if handle is None:
                 continue
             handle.slot = next((s for s in free if s.device == launch.get("device")), free[0] if free else None)
             if handle.slot in free:
                 free.remove(handle.slot)
-            self.handles[r["id"]] = handle
-            self.ws.update_run(r["id"], state="running", pid=handle.pid, device=launch.get("device"))
-            self.emit("adopt", {"id": r["id"]})
-
-    def _generate_datasets(self, runs: list[dict[str, Any]]) -> set[str]:
-        """Generate missing datasets in-process; return the ids that could not be made."""
-        needed = {d for r in runs if r.get("state") not in FINISHED for d in (r.get("datasets") or [])}
-        records = {d["id"]: d for d in self.ws.datasets()}
-        failed: set[str] = set()
-        for did in sorted(needed):
-            rec = records.get(did)
-            if rec is None:
-                failed.add(did)
-                continue
-            path = Path(rec["path"])
-            if all((path / f"{k}.h5").exists() for k in ("train", "val", "test")):
-                if rec.get("state") != "ready":
-                    self.ws.update_dataset(did, state="ready")
-                continue
-            self.emit("dataset", {"id": did, "state": "generating"})
-            self.ws.update_dataset(did, state="generating")
-            try:
-                from sciml_tui.physics import generate_dataset
-
-                lo, hi = rec["range"]
-                generate_dataset(rec["system"], lo, hi, rec["n"], sizes=rec["sizes"], seed=rec["seed"],
-                                 out_dir=path, overwrite=True)
-            except Exception as exc:  # noqa: BLE001 - recorded and shown; the sweep goes on without it
-                failed.add(did)
-                self.ws.update_dataset(did, state="failed", message=f"{type(exc).__name__}: {exc}")
-                self.emit("dataset", {"id": did, "state": "failed", "message": str(exc)})
-                continue
-            self.ws.update_dataset(did, state="ready")
-            self.emit("dataset", {"id": did, "state": "ready"})
-        return failed
+            self.handles[r.id] = handle
+            self.ws.update_run(r.id, state=RunState.RUNNING, pid=handle.pid, device=launch.get("device"))
+            self.emit("adopt", {"id": r.id})
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> dict[str, int]:
@@ -129,16 +61,17 @@ class Scheduler:
         try:
             return self._run()
         finally:
-            self._release()
+            me = os.getpid()
+            settle_sweeps(self.ws, self.sweeps, lambda rec: rec.get("scheduler_pid") == me, stopped=self.stop)
 
     def _run(self) -> dict[str, int]:
-        runs = self._queue()
+        runs = sweep_queue(self.ws, self.sweeps)
         self._adopt(runs)
-        bad_data = self._generate_datasets(runs)
-        states = {r["id"]: r.get("state") for r in runs}
-        pending = [r for r in runs if r.get("state") not in FINISHED and r["id"] not in self.handles]
+        bad_data = generate_datasets(self.ws, runs, self.emit)
+        states = {r.id: r.state for r in runs}
+        pending = [r for r in runs if not r.finished and r.id not in self.handles]
         ended: dict[str, str] = {}
-        by_id = {r["id"]: r for r in runs}
+        by_id = {r.id: r for r in runs}
         while (pending or self.handles or self.elsewhere) and not self.stop:
             busy = self._reap(ended) | self._watch_elsewhere(ended)
             free = [s for s in self.slots if all(h.slot is not s for h in self.handles.values())]
@@ -149,31 +82,27 @@ class Scheduler:
                     still.append(r)
                     continue
                 if why is not None:
-                    self._finish(r["id"], {"state": "failed", "message": why, "ended_at": time.time()}, ended)
+                    self._finish(r.id, {"state": RunState.FAILED, "message": why, "ended_at": time.time()}, ended)
                     busy = True
                     continue
                 outcome = self._start(r, free.pop(0), ended)
                 if outcome == "elsewhere":
-                    self.elsewhere.add(r["id"])
+                    self.elsewhere.add(r.id)
                 elif outcome == "cancelled":
-                    ended[r["id"]] = "cancelled"
+                    ended[r.id] = RunState.CANCELLED
                 busy = True
             pending = still
             if not busy:
                 time.sleep(self.poll_s)
-        counts: dict[str, int] = {}
-        for r in self.ws.runs():
-            if r["id"] in by_id:
-                counts[r.get("state", "?")] = counts.get(r.get("state", "?"), 0) + 1
-        return counts
+        return state_counts([r for r in self.ws.runs() if r.id in by_id])
 
-    def _blocked(self, r: dict[str, Any], by_id: dict[str, Any], ended: dict[str, str],
+    def _blocked(self, r: RunRecord, by_id: dict[str, Any], ended: dict[str, str],
                  states: dict[str, Any], bad_data: set[str]) -> Optional[str]:
         """None if `r` can start now, "wait" if it waits on its parent, else why it cannot run."""
-        missing = [d for d in (r.get("datasets") or []) if d in bad_data]
+        missing = missing_dataset(r, bad_data)
         if missing:
-            return f"dataset {missing[0]} could not be generated"
-        parent = r.get("parent")
+            return missing
+        parent = r.parent
         if not parent:
             return None
         if parent in self.handles or parent in self.elsewhere:
@@ -186,41 +115,38 @@ class Scheduler:
                 return "wait"  # queued in this scheduler, not started yet
         else:
             pstate = (self.ws.run(parent) or {}).get("state")
-        if pstate == "done":
+        if pstate == RunState.DONE:
             return None
         return f"pre-training run {parent} ended {pstate or 'missing'}"
 
-    def _start(self, r: dict[str, Any], slot: Slot, ended: dict[str, str]) -> str:
+    def _start(self, r: RunRecord, slot: Slot, ended: dict[str, str]) -> str:
         """Start `r`: "started", "cancelled" (while it waited) or "elsewhere" (another
         scheduler sharing this run, e.g. a pre-training of two sweeps, started it meanwhile)."""
-        run_dir = Path(r["run_dir"])
-        now = time.time()
         with self.ws.transaction() as tx:
-            cur = tx.get("runs", r["id"])
-            if cur is None or (cur.get("state") == "cancelled" and r.get("state") != "cancelled"):
+            cur = tx.get("runs", r.id)
+            if cur is None or (cur.get("state") == RunState.CANCELLED and r.state != RunState.CANCELLED):
                 return "cancelled"
-            if cur.get("state") == "running" and cur.get("started_at") != r.get("started_at"):
+            if cur.get("state") == RunState.RUNNING and cur.get("started_at") != r.started_at:
                 return "elsewhere"
-            tx.update("runs", r["id"], state="running", device=slot.device, started_at=now, ended_at=None,
-                      message=None, log_tail=None, test_error=None, best_val_error=None)
-        stale = run_dir / "result.json"
-        if stale.exists():
-            stale.unlink()  # a failed attempt: resume from its last checkpoint
-        resume = (run_dir / "checkpoints" / "last.pt").exists()
+            tx.update("runs", r.id, state=RunState.RUNNING, device=slot.device, started_at=time.time(),
+                      ended_at=None, message=None, log_tail=None, test_error=None, best_val_error=None)
+        rdir = RunDir(r.run_dir)
+        rdir.clear_result()  # a failed attempt: resume from its last checkpoint
+        resume = rdir.can_resume()
         try:
             handle = self.backend.start(r, slot, resume=resume, cwd=self.ws.root)
         except Exception as exc:  # noqa: BLE001 - a run that cannot start fails alone, the sweep goes on
-            self._finish(r["id"], {"state": "failed", "message": f"could not start: {type(exc).__name__}: {exc}",
-                                   "ended_at": time.time()}, ended)
+            self._finish(r.id, {"state": RunState.FAILED, "message": f"could not start: {type(exc).__name__}: {exc}",
+                                "ended_at": time.time()}, ended)
             return "started"
-        self.handles[r["id"]] = handle
+        self.handles[r.id] = handle
         with self.ws.transaction() as tx:
-            cur = tx.get("runs", r["id"])
-            cancelled = cur is not None and cur.get("state") == "cancelled"
-            tx.update("runs", r["id"], pid=handle.pid)
+            cur = tx.get("runs", r.id)
+            cancelled = cur is not None and cur.get("state") == RunState.CANCELLED
+            tx.update("runs", r.id, pid=handle.pid)
         if cancelled:  # `sciml cancel` came while it started, before there was a process to stop
-            self.backend.cancel(handle)
-        self.emit("start", {"id": r["id"], "device": slot.device, "resume": resume})
+            self.backend.stop(handle)
+        self.emit("start", {"id": r.id, "device": slot.device, "resume": resume})
         return "started"
 
     def _watch_elsewhere(self, ended: dict[str, str]) -> bool:
@@ -228,23 +154,24 @@ class Scheduler:
         changed = False
         for run_id in list(self.elsewhere):
             rec = self.ws.run(run_id) or {}
-            if rec.get("state") == "running":
-                launch = read_launch(rec["run_dir"])
-                if launch is None or launch_alive(launch):
+            if rec.get("state") == RunState.RUNNING:
+                launch = RunDir(rec["run_dir"]).launch()
+                if launch is None or LAUNCHES.liveness(launch) != Liveness.GONE:
                     continue  # still starting, or alive
-                reconcile(self.ws)
+                reconcile(self.ws, LAUNCHES)
                 rec = self.ws.run(run_id) or {}
-                if rec.get("state") == "running":
+                if rec.get("state") == RunState.RUNNING:
                     continue
             self.elsewhere.discard(run_id)
-            ended[run_id] = rec.get("state") or "failed"
+            ended[run_id] = rec.get("state") or RunState.FAILED
             changed = True
         return changed
 
     def _reap(self, ended: dict[str, str]) -> bool:
         changed = False
         for run_id, handle in list(self.handles.items()):
-            done = read_result_json(handle.run_dir) is not None
+            rdir = RunDir(handle.run_dir)
+            done = rdir.result() is not None
             if not done and self.backend.alive(handle):
                 continue
             if handle.proc is not None:
@@ -252,7 +179,7 @@ class Scheduler:
                     handle.proc.wait(timeout=5)
                 except Exception:  # noqa: BLE001 - it wrote its result; let it exit on its own
                     pass
-            fields = finished_fields(handle.run_dir) or {"state": "failed", "message": "lost", "ended_at": time.time()}
+            fields = ended_fields(rdir)
             del self.handles[run_id]
             self._finish(run_id, fields, ended)
             changed = True
@@ -261,31 +188,12 @@ class Scheduler:
     def _finish(self, run_id: str, fields: dict[str, Any], ended: dict[str, str]) -> None:
         with self.ws.transaction() as tx:
             cur = tx.get("runs", run_id)
-            if cur is not None and cur.get("state") == "cancelled":
+            if cur is not None and cur.get("state") == RunState.CANCELLED:
                 fields = {k: v for k, v in fields.items() if k not in ("state", "message")}
             tx.update("runs", run_id, **fields)
             state = (cur or {}).get("state") if "state" not in fields else fields["state"]
-        ended[run_id] = state or "failed"
+        ended[run_id] = state or RunState.FAILED
         self.emit("end", {"id": run_id, **fields, "state": ended[run_id]})
-
-    def _release(self) -> None:
-        me = os.getpid()
-        runs = {r["id"]: r.get("state") for name in self.sweeps for r in self.ws.runs(sweep=name)}
-        with self.ws.transaction() as tx:
-            for name in self.sweeps:
-                rec = tx.get("sweeps", name)
-                if rec is None or rec.get("scheduler_pid") != me:
-                    continue
-                ids = rec.get("run_ids") or []
-                st = [runs.get(i) for i in ids]
-                if self.stop or any(s in ("running", "queued") for s in st):
-                    state = "stopped"
-                elif any(s in ("failed", "cancelled") for s in st):
-                    state = "failed"
-                else:
-                    state = "done"
-                tx.update("sweeps", name, scheduler_pid=None, scheduler_create_time=None, state=state,
-                          ended_at=time.time())
 
 
 def install_stop_handlers(sched: Scheduler) -> None:
@@ -299,3 +207,33 @@ def install_stop_handlers(sched: Scheduler) -> None:
             signal.signal(sig, handler)
         except (ValueError, OSError):
             pass
+
+
+def scheduler_log(ws: WorkspaceStore, sweeps: list[str]) -> Path:
+    return ws.meta_dir / f"scheduler-{sweeps[0]}.log"
+
+
+def spawn_scheduler(ws: WorkspaceStore, sweeps: list[str], max_parallel: Optional[int], gpus: Optional[list[str]],
+                    per_gpu: int) -> int:
+    """Start `python -m sciml_tui.launch.daemon` in its own session; return its pid."""
+    args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu)]
+    if max_parallel:
+        args += ["--max-parallel", str(max_parallel)]
+    if gpus is not None:
+        args += ["--gpus", ",".join(gpus)]
+    ws.meta_dir.mkdir(parents=True, exist_ok=True)
+    with open(scheduler_log(ws, sweeps), "ab") as out:
+        proc = subprocess.Popen(args, cwd=str(ws.root), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    return proc.pid
+
+
+def run_scheduler(ws: WorkspaceStore, sweeps: list[str], *, max_parallel: Optional[int] = None,
+                  gpus: Optional[list[str]] = None, per_gpu: int = 1, slots: Optional[list[Slot]] = None,
+                  on_event: Optional[Event] = None, poll_s: float = 0.1) -> dict[str, int]:
+    """Run the scheduler in this process until the sweeps finish; returns counts of states."""
+    reconcile(ws, LAUNCHES)
+    sched = Scheduler(ws, sweeps, LocalBackend(), slots or make_slots(gpus, per_gpu, max_parallel),
+                      poll_s=poll_s, on_event=on_event)
+    install_stop_handlers(sched)
+    return sched.run()

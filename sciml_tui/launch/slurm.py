@@ -21,11 +21,13 @@ environment (with `training_env` threads = `--cpus-per-task`) is exported to the
 the Python that submits must be reachable at the same path on the compute nodes (a shared
 filesystem, like the workspace itself).
 
-State comes from `squeue` plus the run dirs (no `sacct`): see `sciml_tui.store.reconcile`.
+State comes from `squeue` plus the run dirs (no `sacct`): `SlurmBackend.liveness` tells
+reconciliation (`sciml_tui.store.reconcile`) whether an array task is pending, running or gone.
 """
 
 from __future__ import annotations
 
+import getpass
 import os
 import re
 import shlex
@@ -35,22 +37,22 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from sciml_tui.atomic import write_json, write_text
 from sciml_tui.errors import UserError
-from sciml_tui.launch.backend import entry_argv, write_config
+from sciml_tui.launch.backend import LAUNCHES, entry_argv, prepare_run_dir, process_env
+from sciml_tui.launch.sweeps import (Event, fail_run, generate_datasets, missing_dataset, no_event, refuse_driven,
+                                     settle_sweeps, state_counts, sweep_queue)
+from sciml_tui.rundir import RunDir
 from sciml_tui.store import WorkspaceStore, reconcile
-from sciml_tui.store.procs import launch_alive, pid_alive, read_launch, slurm_task_state, squeue_snapshot
+from sciml_tui.store.records import ACTIVE, Liveness, RunRecord, RunState, SweepState
 
-FINISHED = {"done", "diverged"}
-ACTIVE = {"queued", "running"}
 TOOL_TIMEOUT_S = 60.0
 # options the backend sets itself: a user value would break the task -> run dir mapping
 RESERVED = {"array", "dependency", "output", "error", "chdir", "parsable", "wrap", "kill-on-invalid-dep",
             "export", "input"}
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-Event = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass
@@ -147,6 +149,57 @@ def _tool(argv: list[str], env: Optional[dict[str, str]] = None) -> str:
     return out.stdout
 
 
+# squeue snapshot shared by the many runs of one reconcile pass (Slurm answers in ~10 ms,
+# but a sweep has hundreds of runs)
+SQUEUE_TTL_S = 1.0
+_squeue_cache: tuple[float, Optional[dict[str, str]]] = (0.0, None)
+
+
+def squeue_tasks(timeout_s: float = 20.0) -> Optional[dict[str, str]]:
+    """`{"<array>_<task>": STATE}` for this user's jobs in `squeue` (one line per array task),
+    or None when `squeue` is missing or fails. No accounting database is needed."""
+    if shutil.which("squeue") is None:
+        return None
+    try:
+        out = subprocess.run(["squeue", "--noheader", "--array", "--user", getpass.getuser(),
+                              "--format", "%i|%T"], capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    tasks: dict[str, str] = {}
+    for line in out.stdout.splitlines():
+        job, _, state = line.strip().partition("|")
+        if job:
+            tasks[job] = state
+    return tasks
+
+
+def squeue_snapshot(max_age_s: float = SQUEUE_TTL_S) -> Optional[dict[str, str]]:
+    """`squeue_tasks()`, reused for `max_age_s` seconds (0 forces a fresh query)."""
+    global _squeue_cache
+    at, tasks = _squeue_cache
+    now = time.monotonic()
+    if tasks is None or now - at > max_age_s:
+        tasks = squeue_tasks()
+        _squeue_cache = (now, tasks)
+    return tasks
+
+
+def task_liveness(job_id: Any) -> Liveness:
+    """One array task: PENDING / RUNNING while squeue lists it, GONE once it does not,
+    UNKNOWN when squeue cannot be asked (a run is never declared dead from such a machine)."""
+    if not isinstance(job_id, str) or not job_id:
+        return Liveness.GONE
+    tasks = squeue_snapshot()
+    if tasks is None:
+        return Liveness.UNKNOWN
+    state = tasks.get(job_id)
+    if state is None:
+        return Liveness.GONE
+    return Liveness.RUNNING if state == "RUNNING" else Liveness.PENDING
+
+
 def squeue_now() -> dict[str, str]:
     """A fresh `squeue` snapshot `{"<array>_<task>": STATE}`; UserError if Slurm cannot be asked."""
     _tool(["squeue", "--version"])
@@ -173,22 +226,20 @@ def scancel(job_ids: list[str]) -> None:
 
 
 def _slurm_env(threads: int) -> dict[str, str]:
-    from sciml_tui.launch.backend import process_env
-
     env = process_env(threads, None)
     # Slurm sets CUDA_VISIBLE_DEVICES itself for tasks given GPUs (--slurm-opt gres=gpu:1)
     env.pop("CUDA_VISIBLE_DEVICES", None)
     return env
 
 
-def _submit_array(ws: WorkspaceStore, runs: list[dict[str, Any]], tag: str, options: SlurmOptions,
+def _submit_array(ws: WorkspaceStore, runs: list[RunRecord], tag: str, options: SlurmOptions,
                   dependency: Optional[list[str]]) -> str:
     """Write script + manifest under `.sciml/slurm/`, sbatch them; return the array job id."""
     out_dir = ws.meta_dir / "slurm"
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     manifest, script = out_dir / f"{stem}.manifest", out_dir / f"{stem}.sh"
-    write_text(manifest, manifest_text([Path(r["run_dir"]) for r in runs]))
+    write_text(manifest, manifest_text([Path(r.run_dir) for r in runs]))
     write_text(script, array_script(manifest, entry_argv()))
     script.chmod(0o755)
     argv = sbatch_argv(script, len(runs), name=f"sciml-{tag}", output=str(out_dir / f"{stem}-%A_%a.out"),
@@ -197,43 +248,107 @@ def _submit_array(ws: WorkspaceStore, runs: list[dict[str, Any]], tag: str, opti
     job = answer.split(";")[0].strip()
     if not job.isdigit():
         raise UserError(f"sbatch answered {answer!r}, not a job id")
-    write_json(out_dir / f"{stem}.submit.json", {"job": job, "argv": argv, "runs": [r["id"] for r in runs]})
+    write_json(out_dir / f"{stem}.submit.json", {"job": job, "argv": argv, "runs": [r.id for r in runs]})
     return job
 
 
+
+# -- deciding what to submit (pure) -------------------------------------------------------------
+PRETRAIN_ARRAY = "pretrain"  # stands for the pre-training array submitted in the same call
+
+
+@dataclass
+class Submission:
+    """What one `submit` call sends: the arrays, what the points wait on, and what it leaves."""
+
+    pretrain: list[RunRecord] = field(default_factory=list)
+    points: list[RunRecord] = field(default_factory=list)
+    waits_on: set[str] = field(default_factory=set)  # Slurm job ids, or PRETRAIN_ARRAY
+    skipped: list[str] = field(default_factory=list)  # left queued: their pre-training runs locally
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (run id, why)
+
+    def dependencies(self, pretrain_job: Optional[str]) -> Optional[list[str]]:
+        deps = sorted(d for d in self.waits_on if d != PRETRAIN_ARRAY)
+        if PRETRAIN_ARRAY in self.waits_on and pretrain_job:
+            deps.insert(0, pretrain_job)
+        return deps or None
+
+
+@dataclass
+class ParentView:
+    """What `decide` needs to know about a pre-training run."""
+
+    state: Optional[RunState]
+    liveness: Liveness = Liveness.GONE
+    slurm_job: Optional[str] = None  # its array task when Slurm holds it
+
+
+def decide(todo: list[RunRecord], bad_data: set[str], parents: dict[str, ParentView]) -> Submission:
+    """Sort the runs to submit into the two arrays; fail those that cannot run."""
+    out = Submission()
+    for r in todo:
+        why = missing_dataset(r, bad_data)
+        if why:
+            out.failed.append((r.id, why))
+        elif r.is_pretrain:
+            out.pretrain.append(r)
+    submitting = {r.id for r in out.pretrain}
+    for r in todo:
+        if r.is_pretrain or missing_dataset(r, bad_data):
+            continue
+        parent = parents.get(r.parent) if r.parent else None
+        if parent is None and r.parent:
+            out.failed.append((r.id, f"pre-training run {r.parent} ended missing"))
+        elif parent is None or parent.state == RunState.DONE:
+            out.points.append(r)
+        elif r.parent in submitting:
+            out.points.append(r)
+            out.waits_on.add(PRETRAIN_ARRAY)
+        elif parent.liveness != Liveness.GONE and parent.slurm_job:
+            out.points.append(r)
+            out.waits_on.add(parent.slurm_job)
+        elif parent.liveness != Liveness.GONE:
+            out.skipped.append(r.id)  # its pre-training runs locally: resume once it ends
+        else:
+            out.failed.append((r.id, f"pre-training run {r.parent} ended {parent.state or 'missing'}"))
+    return out
+
+
 # -- submission ---------------------------------------------------------------------------------
-def _queue(ws: WorkspaceStore, sweeps: list[str]) -> list[dict[str, Any]]:
-    seen: dict[str, dict[str, Any]] = {}
-    for name in sweeps:
-        for r in ws.runs(sweep=name):
-            seen.setdefault(r["id"], r)
-    return sorted(seen.values(), key=lambda r: r.get("role") != "pretrain")
-
-
-def _prepare(runs: list[dict[str, Any]]) -> None:
-    for r in runs:
-        write_config(r)
-        stale = Path(r["run_dir"]) / "result.json"
-        if stale.exists():
-            stale.unlink()  # an earlier failed attempt: its task resumes from last.pt
-
-
-def _record(ws: WorkspaceStore, runs: list[dict[str, Any]], job: str, now: float) -> None:
+def _record(ws: WorkspaceStore, runs: list[RunRecord], job: str, now: float) -> None:
     for i, r in enumerate(runs):
-        write_json(Path(r["run_dir"]) / "launch.json", {
+        RunDir(r.run_dir).write_launch({
             "pid": None, "pgid": None, "backend": "slurm", "host": socket.gethostname(), "started_at": None,
             "submitted_at": now, "device": "slurm", "create_time": None, "slurm_job_id": f"{job}_{i}",
         })
     with ws.transaction() as tx:
         for i, r in enumerate(runs):
-            tx.update("runs", r["id"], state="queued", device="slurm", pid=None, slurm_job_id=f"{job}_{i}",
+            tx.update("runs", r.id, state=RunState.QUEUED, device="slurm", pid=None, slurm_job_id=f"{job}_{i}",
                       started_at=None, ended_at=None, message=None, log_tail=None, test_error=None,
                       best_val_error=None)
 
 
-def _fail(ws: WorkspaceStore, run_id: str, why: str, emit: Event) -> None:
-    ws.update_run(run_id, state="failed", message=why, ended_at=time.time())
-    emit("end", {"id": run_id, "state": "failed", "message": why})
+def _submit_one(ws: WorkspaceStore, runs: list[RunRecord], tag: str, options: SlurmOptions,
+                deps: Optional[list[str]], now: float) -> Optional[str]:
+    if not runs:
+        return None
+    for r in runs:
+        prepare_run_dir(r)
+    job = _submit_array(ws, runs, tag, options, deps)
+    _record(ws, runs, job, now)
+    return job
+
+
+def _views(runs: list[RunRecord]) -> tuple[dict[str, ParentView], set[str]]:
+    """Every run's ParentView, and the ids still alive in some backend."""
+    views: dict[str, ParentView] = {}
+    for r in runs:
+        launch = RunDir(r.run_dir).launch() if r.run_dir else None
+        alive = LAUNCHES.liveness(launch) if launch else Liveness.GONE
+        job = launch.get("slurm_job_id") if launch and launch.get("backend") == SlurmBackend.name else None
+        views[r.id] = ParentView(r.state, alive, job)
+    live = {i for i, v in views.items() if v.liveness != Liveness.GONE}
+    return views, live
 
 
 def submit(ws: WorkspaceStore, sweeps: list[str], options: Optional[SlurmOptions] = None,
@@ -246,100 +361,51 @@ def submit(ws: WorkspaceStore, sweeps: list[str], options: Optional[SlurmOptions
     """
     options = options or SlurmOptions()
     options.threads()  # validate before anything is written
-    emit = on_event or (lambda kind, payload: None)
+    emit = on_event or no_event
     require_tools()
-    for name in sweeps:
-        rec = ws.sweep(name)
-        if rec is None:
-            raise UserError(f"no sweep named {name!r} in {ws.path}")
-        pid = rec.get("scheduler_pid")
-        if pid and pid_alive(pid, rec.get("scheduler_create_time")):
-            raise UserError(f"sweep {name!r} is being run by local scheduler pid {pid}; `sciml cancel {name}` stops it")
-    reconcile(ws)
-    runs = _queue(ws, sweeps)
-    launches = {r["id"]: read_launch(r["run_dir"]) for r in runs}
-    alive = {i for i, launch in launches.items() if launch_alive(launch)}
-    todo = [r for r in runs if r.get("state") not in FINISHED and r["id"] not in alive]
+    recs = [ws.sweep(name) for name in sweeps]
+    if None in recs:
+        raise UserError(f"no sweep named {sweeps[recs.index(None)]!r} in {ws.path}")
+    refuse_driven(recs)
+    reconcile(ws, LAUNCHES)
+    runs = sweep_queue(ws, sweeps)
+    views, alive = _views(runs)
+    todo = [r for r in runs if not r.finished and r.id not in alive]
     out: dict[str, Any] = {"sweeps": sweeps, "backend": "slurm", "submitted": [], "skipped": [],
                            "jobs": {"pretrain": None, "points": None}}
     if not todo:
         return out
-
-    from sciml_tui.launch.backend import Slot
-    from sciml_tui.launch.scheduler import Scheduler
-
-    bad_data = Scheduler(ws, sweeps, slots=[Slot("cpu0")], on_event=emit)._generate_datasets(todo)
-    pretrain: list[dict[str, Any]] = []
-    for r in (r for r in todo if r.get("role") == "pretrain"):
-        missing = [d for d in (r.get("datasets") or []) if d in bad_data]
-        if missing:
-            _fail(ws, r["id"], f"dataset {missing[0]} could not be generated", emit)
-        else:
-            pretrain.append(r)
-    submitting = {r["id"] for r in pretrain}
-    points: list[dict[str, Any]] = []
-    waits_on: set[str] = set()
-    for r in (r for r in todo if r.get("role") != "pretrain"):
-        missing = [d for d in (r.get("datasets") or []) if d in bad_data]
-        parent = r.get("parent")
-        plaunch = launches.get(parent) if parent else None  # a sweep's runs include its pre-training
-        pstate = (ws.run(parent) or {}).get("state") if parent else None
-        if missing:
-            _fail(ws, r["id"], f"dataset {missing[0]} could not be generated", emit)
-        elif not parent or pstate == "done":
-            points.append(r)
-        elif parent in submitting:
-            points.append(r)
-            waits_on.add("pretrain")
-        elif parent in alive and plaunch and plaunch.get("backend") == "slurm":
-            points.append(r)
-            waits_on.add(plaunch["slurm_job_id"])
-        elif parent in alive:
-            out["skipped"].append(r["id"])  # its pre-training runs locally: resume once it ends
-        else:
-            _fail(ws, r["id"], f"pre-training run {parent} ended {pstate or 'missing'}", emit)
-
+    plan = decide(todo, generate_datasets(ws, todo, emit), views)
+    for run_id, why in plan.failed:
+        fail_run(ws, run_id, why, emit)
     now = time.time()
-    tag = sweeps[0]
-    if pretrain:
-        _prepare(pretrain)
-        job = _submit_array(ws, pretrain, f"{tag}-pretrain", options, None)
-        _record(ws, pretrain, job, now)
-        out["jobs"]["pretrain"] = job
-        out["submitted"] += [r["id"] for r in pretrain]
-    if points:
-        deps = sorted(d for d in waits_on if d != "pretrain")
-        if "pretrain" in waits_on:
-            deps.insert(0, out["jobs"]["pretrain"])
-        _prepare(points)
-        job = _submit_array(ws, points, f"{tag}-points", options, deps or None)
-        _record(ws, points, job, now)
-        out["jobs"]["points"] = job
-        out["submitted"] += [r["id"] for r in points]
+    pre = _submit_one(ws, plan.pretrain, f"{sweeps[0]}-pretrain", options, None, now)
+    points = _submit_one(ws, plan.points, f"{sweeps[0]}-points", options, plan.dependencies(pre), now)
+    out["jobs"] = {"pretrain": pre, "points": points}
+    out["skipped"] = plan.skipped
+    out["submitted"] = [r.id for r in plan.pretrain if pre] + [r.id for r in plan.points if points]
     for rid in out["submitted"]:
         emit("submit", {"id": rid, "device": "slurm"})
-    with ws.transaction() as tx:
-        for name in sweeps:
-            cur = tx.get("sweeps", name) or {}
-            jobs = [*(cur.get("slurm_jobs") or []), *(j for j in out["jobs"].values() if j)]
-            tx.update("sweeps", name, state="running", backend="slurm", slurm_jobs=jobs, ended_at=None)
+    _mark_running(ws, sweeps, [j for j in (pre, points) if j])
     return out
 
 
-# -- watching -----------------------------------------------------------------------------------
-def settle_sweeps(ws: WorkspaceStore, sweeps: list[str]) -> None:
-    """A Slurm sweep with no active run left becomes done (or failed, if any run did not finish)."""
-    runs = {r["id"]: r.get("state") for name in sweeps for r in ws.runs(sweep=name)}
+def _mark_running(ws: WorkspaceStore, sweeps: list[str], jobs: list[str]) -> None:
     with ws.transaction() as tx:
         for name in sweeps:
-            rec = tx.get("sweeps", name)
-            if rec is None or rec.get("backend") != "slurm" or rec.get("state") != "running":
-                continue
-            states = [runs.get(i) for i in rec.get("run_ids") or []]
-            if any(s in ACTIVE for s in states):
-                continue
-            state = "failed" if any(s in ("failed", "cancelled") for s in states) else "done"
-            tx.update("sweeps", name, state=state, ended_at=time.time())
+            cur = tx.get("sweeps", name) or {}
+            tx.update("sweeps", name, state=SweepState.RUNNING, backend="slurm",
+                      slurm_jobs=[*(cur.get("slurm_jobs") or []), *jobs], ended_at=None)
+
+
+# -- watching -----------------------------------------------------------------------------------
+def _owned_running(rec: dict[str, Any]) -> bool:
+    return rec.get("backend") == SlurmBackend.name and rec.get("state") == SweepState.RUNNING
+
+
+def settle(ws: WorkspaceStore, sweeps: list[str]) -> None:
+    """A Slurm sweep with no active run left becomes done (or failed, if any run did not finish)."""
+    settle_sweeps(ws, sweeps, _owned_running, wait_for_active=True)
 
 
 def watch(ws: WorkspaceStore, sweeps: list[str], run_ids: list[str], on_event: Optional[Event] = None,
@@ -349,43 +415,54 @@ def watch(ws: WorkspaceStore, sweeps: list[str], run_ids: list[str], on_event: O
     Emits `start` when a task starts running and `end` with its final state; returns counts of
     the final states over all runs of the sweeps. Interrupting it leaves the jobs in Slurm.
     """
-    emit = on_event or (lambda kind, payload: None)
+    emit = on_event or no_event
     seen: dict[str, Optional[str]] = {}
     deadline = None if timeout_s is None else time.time() + timeout_s
     watched = set(run_ids)
     while True:
         squeue_snapshot(max_age_s=0)
-        reconcile(ws)
-        recs = {r["id"]: r for r in ws.runs() if r["id"] in watched}
+        reconcile(ws, LAUNCHES)
+        recs = {r.id: r for r in ws.runs() if r.id in watched}
         for rid, r in recs.items():
-            state = r.get("state")
-            if state == seen.get(rid):
+            if r.state == seen.get(rid):
                 continue
-            seen[rid] = state
-            if state == "running":
+            seen[rid] = r.state
+            if r.state == RunState.RUNNING:
                 emit("start", {"id": rid, "device": "slurm"})
-            elif state not in ACTIVE:
-                emit("end", {"id": rid, "state": state, "test_error": r.get("test_error")})
-        if not any(r.get("state") in ACTIVE for r in recs.values()):
-            break
-        if deadline is not None and time.time() > deadline:
+            elif r.state not in ACTIVE:
+                emit("end", {"id": rid, "state": r.state, "test_error": r.test_error})
+        if not any(r.active for r in recs.values()) or (deadline is not None and time.time() > deadline):
             break
         time.sleep(poll_s)
-    settle_sweeps(ws, sweeps)
-    counts: dict[str, int] = {}
-    for r in _queue(ws, sweeps):
-        counts[r.get("state", "?")] = counts.get(r.get("state", "?"), 0) + 1
-    return counts
+    settle(ws, sweeps)
+    return state_counts(sweep_queue(ws, sweeps))
 
 
-def live_slurm_runs(runs: list[dict[str, Any]]) -> list[str]:
-    """Ids of active `runs` whose Slurm array task `squeue` lists as pending or running."""
-    out = []
-    for r in runs:
-        if r.get("state") not in ACTIVE or not r.get("run_dir"):
-            continue
-        launch = read_launch(r["run_dir"])
-        if launch and launch.get("backend") == "slurm" \
-                and slurm_task_state(launch.get("slurm_job_id")) not in ("GONE", "UNKNOWN"):
-            out.append(r["id"])
-    return out
+class SlurmBackend:
+    """Runs as array tasks of `sbatch` job arrays (see the module docstring)."""
+
+    name = "slurm"
+    title = "Slurm"
+
+    def __init__(self, options: Optional[SlurmOptions] = None, *, detach: bool = True) -> None:
+        self.options = options or SlurmOptions()
+        self.detach = detach
+
+    def require(self) -> None:
+        require_tools()
+
+    def submit(self, ws: WorkspaceStore, sweeps: list[str], on_event: Event = no_event) -> dict[str, Any]:
+        out = submit(ws, sweeps, self.options, on_event=on_event)
+        if not self.detach:
+            out["counts"] = watch(ws, sweeps, out["submitted"], on_event=on_event)
+        return out
+
+    def liveness(self, launch: dict[str, Any]) -> Liveness:
+        return task_liveness(launch.get("slurm_job_id"))
+
+    def lost_message(self, launch: dict[str, Any]) -> str:
+        return f"Slurm task {launch.get('slurm_job_id')} left the queue without writing result.json"
+
+    def cancel(self, launches: list[dict[str, Any]], grace_s: float = 5.0) -> None:
+        jobs = [launch.get("slurm_job_id") for launch in launches]
+        scancel([j for j in jobs if j])

@@ -8,16 +8,12 @@ Tables: `epochs` rows {epoch, train_loss, val_error, lr, samples_per_s, time_s};
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Optional
 
-from sciml_tui.atomic import read_json_object
+from sciml_tui.rundir import METRICS_FILE, RunDir
 from sciml_tui.tinydb_atomic import AtomicJSONStorage
-
-METRICS_FILE = "metrics.json"
-RESULT_FILE = "result.json"
 
 
 def _table(rows: list[dict]) -> dict:
@@ -64,25 +60,11 @@ class MetricsLog:
         self._dirty = False
 
 
-def _rows(table) -> list[dict]:
-    if not isinstance(table, dict):
-        return []
-    items = sorted(table.items(), key=lambda kv: int(kv[0]) if str(kv[0]).isdigit() else 0)
-    return [row for _, row in items if isinstance(row, dict)]
-
-
 def read_metrics(run_dir: str | Path) -> dict:
     """{"epochs": [...], "steps": [...]} in order; empty lists if the file is missing or torn."""
-    path = Path(run_dir) / METRICS_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"epochs": [], "steps": []}
-    if not isinstance(data, dict):
-        return {"epochs": [], "steps": []}
-    return {"epochs": _rows(data.get("epochs")), "steps": _rows(data.get("steps"))}
+    return RunDir(run_dir).metrics()
 
 
 def read_result(run_dir: str | Path) -> Optional[dict]:
     """The run's result.json as a dict, or None while the run has not finished."""
-    return read_json_object(Path(run_dir) / RESULT_FILE)
+    return RunDir(run_dir).result()

@@ -14,14 +14,11 @@ from typing import Any, Optional
 import yaml
 from pydantic import ValidationError
 
-from sciml_tui.atomic import write_json, write_text
+from sciml_tui.atomic import write_json
 from sciml_tui.errors import ConfigError, UserError
 from sciml_tui.learning.config import ModelConfig, RunConfig
 from sciml_tui.learning.events import Fanout, LogFileEvents, TrainingEvents
-from sciml_tui.learning.metrics_log import RESULT_FILE
-
-CONFIG_FILE = "config.yaml"
-LOG_FILE = "train.log"
+from sciml_tui.rundir import CONFIG_FILE, RESULT_FILE, TRAIN_LOG, RunDir
 
 
 def _key_path(loc: tuple) -> str:
@@ -70,12 +67,6 @@ def with_init_model(cfg: RunConfig, model_given: bool) -> RunConfig:
     return cfg.model_copy(update={"model": ModelConfig(**init_model(given, cfg.init_checkpoint))})
 
 
-def write_config(run_dir: str | Path, cfg: RunConfig) -> Path:
-    path = Path(run_dir) / CONFIG_FILE
-    write_text(path, yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
-    return path
-
-
 def _is_main_rank() -> bool:
     return os.environ.get("RANK", "0") == "0"
 
@@ -90,11 +81,10 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
 
     run_dir = Path(run_dir)
     main = _is_main_rank()
-    log = LogFileEvents(run_dir / LOG_FILE) if main else None
+    log = LogFileEvents(run_dir / TRAIN_LOG) if main else None
     sink = Fanout(events, log) if main else TrainingEvents()
-    result_path = run_dir / RESULT_FILE
-    if main and result_path.exists():
-        result_path.unlink()  # a fresh or resumed attempt: the old outcome no longer holds
+    if main:
+        RunDir(run_dir).clear_result()  # a fresh or resumed attempt: the old outcome no longer holds
     t0 = time.time()
     try:
         cfg = load_config(run_dir / CONFIG_FILE)
@@ -113,7 +103,7 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
         result.setdefault(key, None)
     if main:
         sink.end(result)
-        write_json(result_path, result)
+        write_json(run_dir / RESULT_FILE, result)
     return result
 
 

@@ -26,9 +26,10 @@ from typing import Any, Iterable, Optional
 
 from sciml_tui.learning.presets import PRESETS
 from sciml_tui.results.stats import crossing_n, is_number, mean_std, power_law_fit
+from sciml_tui.store.records import ACTIVE, RunState
 
 INITS = ("scratch", "finetune", "zeroshot")
-STATES = ("done", "failed", "diverged", "running", "queued", "cancelled")
+STATES = tuple(s.value for s in RunState)
 LABELS = {"scratch": "scratch", "finetune": "fine-tuned", "zeroshot": "zero-shot"}
 # Tables and plots list small models first (PRESETS is in order of size).
 PRESET_ORDER = tuple(PRESETS)
@@ -172,9 +173,9 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
         n = None if init == "zeroshot" else _n(rec)
         _count(counts, rec)
         _count(per_n_counts[n], rec)
-        if rec.get("state") in ("running", "queued"):
+        if rec.get("state") in ACTIVE:
             pending.add(n)
-        if rec.get("state") == "running":
+        if rec.get("state") == RunState.RUNNING:
             running.add(n)
         if rec.get("state") == "done" and _has_error(rec):
             if init != "zeroshot" and n is None:

@@ -18,10 +18,10 @@ from sciml_tui.learning.config import RunConfig
 from sciml_tui.specs.loader import load_spec
 from sciml_tui.specs.models import Spec, parse_init
 from sciml_tui.specs.names import safe_child
+from sciml_tui.store.records import FINISHED
 
 PLAN_VERSION = 1
 MAX_POINTS = 200_000
-FINISHED = ("done", "diverged")
 
 
 def stable_hash(obj: Any) -> str:

@@ -1,6 +1,9 @@
-"""The workspace store (TinyDB format, file lock, atomic writes) and run reconciliation."""
+"""The workspace store (TinyDB format, file lock, atomic writes), its typed records and run
+reconciliation."""
 
-from sciml_tui.store.reconcile import log_tail, read_result_json, reconcile
-from sciml_tui.store.workspace import StoreCorrupt, Transaction, WorkspaceStore
+from sciml_tui.store.reconcile import LaunchWatch, reconcile
+from sciml_tui.store.records import ACTIVE, FINISHED, DatasetRecord, RunRecord, RunState, SweepRecord, SweepState
+from sciml_tui.store.workspace import StoreCorrupt, Tables, Transaction, WorkspaceStore
 
-__all__ = ["WorkspaceStore", "Transaction", "StoreCorrupt", "reconcile", "read_result_json", "log_tail"]
+__all__ = ["WorkspaceStore", "Transaction", "Tables", "StoreCorrupt", "reconcile", "LaunchWatch", "RunRecord",
+           "SweepRecord", "DatasetRecord", "RunState", "SweepState", "FINISHED", "ACTIVE"]

@@ -1,52 +1,38 @@
-"""Bring run records in line with their run dirs and processes.
+"""Bring run records in line with their run dirs and with what their backend says.
 
 - a run whose `result.json` exists takes its state and metrics from it;
-- a `running` (or launched `queued`) run whose process is gone and that left no result is
-  `failed`, with the tail of its log kept in the record;
-- a run submitted to Slurm (`launch.json` has `backend: slurm`) is `queued` while its array
-  task is pending, `running` once `squeue` says it runs, and `failed` when the task is gone
-  from `squeue` without a `result.json` (there is no accounting database to ask why).
+- a launched run that is `GONE` without a result is `failed`, with the tail of its log kept;
+  a queued one that the backend says is `RUNNING` becomes `running`; `PENDING` and
+  `UNKNOWN` (the backend cannot be asked from here) change nothing;
+- a `running` run with no `launch.json` past a short grace (its scheduler died while starting
+  it) is `failed`; a queued run that was never launched stays queued.
+
+The store does not know the backends: callers pass a `LaunchWatch` (the launch room's).
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
-from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional, Protocol
 
-from sciml_tui.atomic import read_json_object
-from sciml_tui.store.procs import launch_alive, read_launch, slurm_task_state
+from sciml_tui.rundir import RunDir
+from sciml_tui.store.records import ACTIVE, RESULT_STATES, Liveness, RunRecord, RunState
 from sciml_tui.store.workspace import WorkspaceStore
 
-LOG_TAIL_LINES = 30
-RESULT_STATES = {"done", "diverged", "failed"}
-ACTIVE_STATES = {"running", "queued"}
 LAUNCH_GRACE_S = 30.0
+NO_RESULT = "the training process ended without writing result.json"
 
 
-def read_result_json(run_dir: str | Path) -> Optional[dict[str, Any]]:
-    """`result.json` of a run dir, or None while the run has not finished (no torch import)."""
-    return read_json_object(Path(run_dir) / "result.json")
+class LaunchWatch(Protocol):
+    """What reconciliation asks of the backends about one launched run (its `launch.json`)."""
 
-
-def log_tail(run_dir: str | Path, lines: int = LOG_TAIL_LINES) -> str:
-    """Last lines of `train.log` (or the captured stdout when the log is missing)."""
-    for name in ("train.log", "stdout.log"):
-        path = Path(run_dir) / name
-        try:
-            with open(path, "r", encoding="utf-8", errors="replace") as fh:
-                tail = deque(fh, maxlen=lines)
-        except OSError:
-            continue
-        if tail:
-            return "".join(tail).rstrip("\n")
-    return ""
+    def liveness(self, launch: dict[str, Any]) -> Liveness: ...
+    def lost_message(self, launch: dict[str, Any]) -> str: ...
 
 
 def fields_from_result(result: dict[str, Any]) -> dict[str, Any]:
     status = result.get("status")
-    state = status if status in RESULT_STATES else "failed"
+    state = RunState(status) if status in RESULT_STATES else RunState.FAILED
     out: dict[str, Any] = {"state": state}
     for key in ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params", "message"):
         if key in result:
@@ -54,61 +40,44 @@ def fields_from_result(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def finished_fields(run_dir: str | Path, now: Optional[float] = None) -> Optional[dict[str, Any]]:
-    """Fields to record for a run that finished (has a result) or died; None if it still runs."""
+def ended_fields(rdir: RunDir, now: Optional[float] = None, lost: str = NO_RESULT) -> dict[str, Any]:
+    """Fields to record for a run that ended: its result, or `failed` with `lost` when it has none."""
     now = time.time() if now is None else now
-    result = read_result_json(run_dir)
-    if result is not None:
-        fields = fields_from_result(result)
-        if fields["state"] != "done":
-            fields["log_tail"] = log_tail(run_dir)
-        fields["ended_at"] = result.get("ended_at", now)
-        return fields
-    if launch_alive(read_launch(run_dir)):
+    result = rdir.result()
+    if result is None:
+        return {"state": RunState.FAILED, "ended_at": now, "message": lost, "log_tail": rdir.log_tail()}
+    fields = fields_from_result(result)
+    if fields["state"] != RunState.DONE:
+        fields["log_tail"] = rdir.log_tail()
+    fields["ended_at"] = result.get("ended_at", now)
+    return fields
+
+
+def _look(rec: RunRecord, watch: LaunchWatch, now: float) -> Optional[dict[str, Any]]:
+    """The fields that bring one active record in line, or None to leave it as it is."""
+    rdir = RunDir(rec.run_dir)
+    if rdir.result() is not None:
+        return ended_fields(rdir, now)
+    launch = rdir.launch()
+    if launch is None:
+        starting = isinstance(rec.started_at, (int, float)) and now - rec.started_at < LAUNCH_GRACE_S
+        return None if rec.state == RunState.QUEUED or starting else ended_fields(rdir, now)
+    seen = watch.liveness(launch)
+    if seen == Liveness.RUNNING and rec.state == RunState.QUEUED:
+        return {"state": RunState.RUNNING, "started_at": now}
+    if seen != Liveness.GONE:
         return None
-    return {
-        "state": "failed",
-        "ended_at": now,
-        "message": "the training process ended without writing result.json",
-        "log_tail": log_tail(run_dir),
-    }
+    return ended_fields(rdir, now, watch.lost_message(launch))
 
 
-def reconcile(ws: WorkspaceStore, alive: Optional[Callable[[dict[str, Any]], bool]] = None) -> list[str]:
-    """Reconcile active runs; return the ids whose record changed.
-
-    `alive(record)` may override the liveness check (a scheduler knows its own children).
-    Queued runs are only touched when they have a result or a live launch (adopted later).
-    """
-    candidates = [r for r in ws.runs() if r.get("state") in ACTIVE_STATES and r.get("run_dir")]
-    updates: dict[str, dict[str, Any]] = {}
-    for rec in candidates:
-        run_dir = Path(rec["run_dir"])
-        result = read_result_json(run_dir)
-        launch = read_launch(run_dir) if result is None else None
-        if launch is not None and launch.get("backend") == "slurm":
-            task = slurm_task_state(launch.get("slurm_job_id"))
-            if task == "RUNNING" and rec["state"] == "queued":
-                updates[rec["id"]] = {"state": "running", "started_at": time.time()}
-            if task != "GONE":
-                continue  # pending, running, or Slurm cannot be asked from here
-        elif rec["state"] == "queued" and result is None:
-            continue  # not launched (or launched and alive: the scheduler adopts it)
-        if result is None and alive is not None and alive(rec):
-            continue
-        started = rec.get("started_at")
-        if (result is None and not (run_dir / "launch.json").exists() and isinstance(started, (int, float))
-                and time.time() - started < LAUNCH_GRACE_S):
-            continue  # the scheduler marked it running and is starting its process right now
-        fields = finished_fields(run_dir)
-        if fields is not None and launch is not None and launch.get("backend") == "slurm" and "log_tail" in fields \
-                and read_result_json(run_dir) is None:
-            fields["message"] = f"Slurm task {launch.get('slurm_job_id')} left the queue without writing result.json"
-        if fields is not None:
-            updates[rec["id"]] = fields
+def reconcile(ws: WorkspaceStore, watch: LaunchWatch) -> list[str]:
+    """Reconcile active runs; return the ids whose record changed."""
+    candidates = [r for r in ws.runs() if r.state in ACTIVE and r.run_dir]
+    now = time.time()
+    updates = {r.id: fields for r in candidates if (fields := _look(r, watch, now)) is not None}
     changed: list[str] = []
     if updates:
-        seen = {r["id"]: (r.get("state"), r.get("started_at")) for r in candidates}
+        seen = {r.id: (r.state, r.started_at) for r in candidates}
         with ws.transaction() as tx:
             for run_id, fields in updates.items():
                 cur = tx.get("runs", run_id)

@@ -7,24 +7,14 @@ val_error (last), test_error. Without `sweep`, runs lists only running and faile
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any, Optional
 
-from sciml_tui.store.reconcile import reconcile
+from sciml_tui.rundir import RunDir
+from sciml_tui.store.reconcile import LaunchWatch, reconcile
+from sciml_tui.store.records import ACTIVE, FINISHED, RunState
 from sciml_tui.store.workspace import WorkspaceStore
 
-ACTIVE = ("running", "queued")
-
-
-def _last_epoch(run_dir: Path) -> Optional[dict[str, Any]]:
-    try:
-        data = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        rows = [r for r in data.get("epochs", {}).values() if isinstance(r, dict)]
-    except (OSError, ValueError, AttributeError):
-        return None
-    return max(rows, key=lambda r: r.get("epoch", 0)) if rows else None
 
 
 def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
@@ -34,8 +24,8 @@ def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
     if isinstance(started, (int, float)):
         elapsed = (ended if isinstance(ended, (int, float)) and state not in ACTIVE else now) - started
     epoch, val = r.get("epochs_run"), r.get("best_val_error")
-    if state == "running" and r.get("run_dir"):
-        last = _last_epoch(Path(r["run_dir"]))
+    if state == RunState.RUNNING and r.get("run_dir"):
+        last = RunDir(r["run_dir"]).last_epoch()
         if last:
             epoch, val = last.get("epoch"), last.get("val_error")
     return {"id": r.get("id"), "sweep": r.get("sweep"), "init": r.get("init"), "model": r.get("model"),
@@ -44,28 +34,27 @@ def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
             "val_error": val, "test_error": r.get("test_error"), "message": r.get("message")}
 
 
-def collect(ws: WorkspaceStore, sweep: Optional[str] = None, do_reconcile: bool = True) -> dict[str, Any]:
-    if do_reconcile and ws.exists():
-        reconcile(ws)
-    data = ws.snapshot()
-    runs = {r.get("id"): r for r in data.get("runs", {}).values() if isinstance(r, dict)}
+def collect(ws: WorkspaceStore, sweep: Optional[str] = None, watch: Optional[LaunchWatch] = None) -> dict[str, Any]:
+    """The status tables; with `watch` (the launch room's) runs are reconciled first."""
+    if watch is not None and ws.exists():
+        reconcile(ws, watch)
+    tables = ws.tables()
+    runs = tables.run_index()
     now = time.time()
     sweeps = []
-    for s in data.get("sweeps", {}).values():
-        ids = s.get("run_ids") or []
+    for s in tables.sweeps:
+        ids = s.run_ids or []
         counts: dict[str, int] = {}
         for i in ids:
-            st = (runs.get(i) or {}).get("state", "missing")
+            st = runs[i].state.value if i in runs else "missing"
             counts[st] = counts.get(st, 0) + 1
-        sweeps.append({"name": s.get("name"), "state": s.get("state"), "total": len(ids),
-                       "done": counts.get("done", 0) + counts.get("diverged", 0), "counts": counts,
-                       "scheduler_pid": s.get("scheduler_pid"), "spec_path": s.get("spec_path")})
+        sweeps.append({"name": s.name, "state": s.state, "total": len(ids),
+                       "done": sum(counts.get(f, 0) for f in FINISHED), "counts": counts,
+                       "scheduler_pid": s.scheduler_pid, "spec_path": s.spec_path})
     if sweep is not None:
-        rec = next((s for s in data.get("sweeps", {}).values() if s.get("name") == sweep), None)
-        ids = rec.get("run_ids") or [] if rec else [i for i, r in runs.items() if r.get("sweep") == sweep]
-        chosen = [runs[i] for i in ids if i in runs]
+        chosen = tables.sweep_runs(sweep)
     else:
-        chosen = [r for r in runs.values() if r.get("state") in ("running", "failed")]
+        chosen = [r for r in runs.values() if r.state in (RunState.RUNNING, RunState.FAILED)]
     return {"sweeps": sweeps, "runs": [_row(r, now) for r in chosen]}
 
 
@@ -90,7 +79,7 @@ def render_text(status: dict[str, Any], width: int = 12) -> str:
     for s in status["sweeps"]:
         c = s["counts"]
         lines.append(f"{s['name']:<24} {str(s['state']):<10} {s['done']:>4}/{s['total']:<5} "
-                     f"{c.get('running', 0):>7} {c.get('queued', 0):>6} {c.get('failed', 0):>6}")
+                     f"{c.get(RunState.RUNNING, 0):>7} {c.get(RunState.QUEUED, 0):>6} {c.get(RunState.FAILED, 0):>6}")
     if status["runs"]:
         lines.append("")
         lines.append(f"{'state':<9} {'init':<9} {'model':<8} {'N':>6} {'lr':>7} {'seed':>4} {'device':<7} "

@@ -14,13 +14,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 from filelock import FileLock, Timeout
 
 from sciml_tui.atomic import write_text
 from sciml_tui.errors import UserError
+from sciml_tui.store.records import (DatasetRecord, RecordInvalid, RunRecord, SweepRecord, parse_record)
 
 KEYS = {"runs": "id", "datasets": "id", "sweeps": "name", "experiments": "name"}
 LOCK_TIMEOUT_S = 60.0
@@ -28,6 +30,14 @@ LOCK_TIMEOUT_S = 60.0
 
 class StoreCorrupt(UserError):
     pass
+
+
+def _check(table: str, rec: dict[str, Any]) -> None:
+    """Refuse to write a record that would not read back (a bug in the writer, not user input)."""
+    try:
+        parse_record(table, rec)
+    except RecordInvalid as exc:
+        raise ValueError(f"refusing to store an invalid {table} record: {exc}") from None
 
 
 class Transaction:
@@ -56,8 +66,9 @@ class Transaction:
     def all(self, table: str) -> list[dict[str, Any]]:
         return [r for r in self._table(table).values() if isinstance(r, dict)]
 
-    def upsert(self, table: str, rec: dict[str, Any]) -> None:
-        """Insert `rec`, or merge it into the record with the same key."""
+    def upsert(self, table: str, rec: Mapping[str, Any]) -> None:
+        """Insert `rec` (a record or a dict), or merge it into the record with the same key."""
+        rec = rec.to_dict() if hasattr(rec, "to_dict") else dict(rec)
         key = str(rec[KEYS[table]])
         idx = self._idx(table)
         rows = self._table(table)
@@ -68,6 +79,7 @@ class Transaction:
             rows[doc_id] = dict(rec)
         else:
             rows[doc_id].update(rec)
+        _check(table, rows[doc_id])
         self.changed = True
 
     def update(self, table: str, key: str, **fields: Any) -> bool:
@@ -75,6 +87,7 @@ class Transaction:
         if rec is None:
             return False
         rec.update(fields)
+        _check(table, rec)
         self.changed = True
         return True
 
@@ -86,6 +99,29 @@ class Transaction:
         del self._table(table)[doc_id]
         self.changed = True
         return True
+
+
+@dataclass
+class Tables:
+    """The typed tables of one read of the store."""
+
+    runs: list[RunRecord]
+    sweeps: list[SweepRecord]
+    datasets: list[DatasetRecord]
+
+    def run_index(self) -> dict[str, RunRecord]:
+        return {r.id: r for r in self.runs}
+
+    def sweep(self, name: str) -> Optional[SweepRecord]:
+        return next((s for s in self.sweeps if s.name == name), None)
+
+    def sweep_runs(self, sweep: str) -> list[RunRecord]:
+        """The sweep's `run_ids` in order (shared pre-training included), else the runs naming it."""
+        rec = self.sweep(sweep)
+        if rec is None or rec.run_ids is None:
+            return [r for r in self.runs if r.sweep == sweep]
+        by_id = self.run_index()
+        return [by_id[i] for i in rec.run_ids if i in by_id]
 
 
 class WorkspaceStore:
@@ -126,42 +162,49 @@ class WorkspaceStore:
             how = f"no backup copy exists; move {self.path} aside to start an empty store"
         return StoreCorrupt(f"workspace store {self.path} is corrupt ({why}); {how}")
 
-    def _rows(self, table: str) -> list[dict[str, Any]]:
-        data, _ = self._load()
-        return [r for r in data.get(table, {}).values() if isinstance(r, dict)]
+    def _records(self, data: dict[str, dict[str, Any]], table: str) -> list[Any]:
+        """The table's rows as typed records in document order; a row with wrong types makes the
+        store corrupt."""
+        out = []
+        rows = sorted(data.get(table, {}).items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
+        for doc_id, raw in rows:
+            if not isinstance(raw, dict):
+                continue
+            try:
+                out.append(parse_record(table, raw))
+            except RecordInvalid as exc:
+                raise self._corrupt(f"{table} record {doc_id}: {exc}") from None
+        return out
 
     def exists(self) -> bool:
         return self.path.exists()
 
-    def sweeps(self) -> list[dict[str, Any]]:
-        return self._rows("sweeps")
+    def sweeps(self) -> list[SweepRecord]:
+        return self._records(self._load()[0], "sweeps")
 
-    def sweep(self, name: str) -> Optional[dict[str, Any]]:
-        return next((s for s in self.sweeps() if s.get("name") == name), None)
+    def sweep(self, name: str) -> Optional[SweepRecord]:
+        return next((s for s in self.sweeps() if s.name == name), None)
 
     def experiments(self) -> list[dict[str, Any]]:
-        return self._rows("experiments")
+        return self._records(self._load()[0], "experiments")
 
-    def datasets(self) -> list[dict[str, Any]]:
-        return self._rows("datasets")
+    def datasets(self) -> list[DatasetRecord]:
+        return self._records(self._load()[0], "datasets")
 
-    def dataset(self, dataset_id: str) -> Optional[dict[str, Any]]:
-        return next((d for d in self.datasets() if d.get("id") == dataset_id), None)
+    def dataset(self, dataset_id: str) -> Optional[DatasetRecord]:
+        return next((d for d in self.datasets() if d.id == dataset_id), None)
 
-    def runs(self, sweep: Optional[str] = None) -> list[dict[str, Any]]:
+    def runs(self, sweep: Optional[str] = None) -> list[RunRecord]:
         """All runs, or the runs of one sweep (its `run_ids`, which include shared pre-training)."""
-        data, _ = self._load()
-        runs = [r for r in data.get("runs", {}).values() if isinstance(r, dict)]
-        if sweep is None:
-            return runs
-        rec = next((s for s in data.get("sweeps", {}).values() if isinstance(s, dict) and s.get("name") == sweep), None)
-        if rec is None or not isinstance(rec.get("run_ids"), list):
-            return [r for r in runs if r.get("sweep") == sweep]
-        by_id = {r.get("id"): r for r in runs}
-        return [by_id[i] for i in rec["run_ids"] if i in by_id]
+        return self.tables().sweep_runs(sweep) if sweep is not None else self.tables().runs
 
-    def run(self, run_id: str) -> Optional[dict[str, Any]]:
-        return next((r for r in self.runs() if r.get("id") == run_id), None)
+    def run(self, run_id: str) -> Optional[RunRecord]:
+        return next((r for r in self.runs() if r.id == run_id), None)
+
+    def tables(self) -> "Tables":
+        """Runs, sweeps and datasets as typed records, from one read of the file."""
+        data, _ = self._load()
+        return Tables(self._records(data, "runs"), self._records(data, "sweeps"), self._records(data, "datasets"))
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """The whole store as read now (one parse), for callers that need several tables."""
@@ -228,18 +271,18 @@ class WorkspaceStore:
         Each item is `{"kind": "run"|"mixture"|"dataset", ...record}`; a mixture item lists the
         datasets (with weights) a pre-training run was trained on.
         """
-        data = self.snapshot()
-        runs = {r.get("id"): r for r in data.get("runs", {}).values() if isinstance(r, dict)}
-        dsets = {d.get("id"): d for d in data.get("datasets", {}).values() if isinstance(d, dict)}
+        tables = self.tables()
+        runs = tables.run_index()
+        dsets = {d.id: d for d in tables.datasets}
         chain: list[dict[str, Any]] = []
         seen: set[str] = set()
         cur = runs.get(run_id)
-        while cur is not None and cur.get("id") not in seen:
-            seen.add(cur["id"])
+        while cur is not None and cur.id not in seen:
+            seen.add(cur.id)
             chain.append({"kind": "run", **cur})
-            parent = cur.get("parent")
+            parent = cur.parent
             if parent is None:
-                ids = cur.get("datasets") or []
+                ids = cur.datasets or []
                 if len(ids) > 1 or cur.get("mixture"):
                     chain.append({"kind": "mixture", "name": cur.get("mixture"), "datasets": ids,
                                   "weights": cur.get("weights")})

@@ -7,12 +7,10 @@ imports torch.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any, Optional
-
 from sciml_tui.errors import UserError
+from sciml_tui.rundir import RunDir
 
 STORE_REL = Path(".sciml") / "sciml.json"
 
@@ -21,78 +19,23 @@ def store_path(root: Path) -> Path:
     return Path(root) / STORE_REL
 
 
-def _table(data: dict, name: str) -> list[dict]:
-    rows = data.get(name) or {}
-    if not isinstance(rows, dict):
-        raise UserError(f"table {name!r} is not a JSON object")
-    return [dict(r) for _, r in sorted(rows.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)]
-
-
 def load_store(root: Path) -> dict[str, list[dict]]:
     """Read the workspace store in one read: {"sweeps", "runs", "datasets"} lists of records.
 
-    A missing store gives empty lists; a corrupt one raises UserError (reads take no lock).
+    A missing store gives empty lists; a corrupt one (bad JSON, or a record with wrong types)
+    raises UserError (reads take no lock). Records come as their stored dicts.
     """
     from sciml_tui.store import WorkspaceStore
 
-    snap = WorkspaceStore(Path(root)).snapshot()  # raw TinyDB tables: {doc_id: record}
-    return {k: _table(snap, k) for k in ("sweeps", "runs", "datasets")}
+    tables = WorkspaceStore(Path(root)).tables()
+    return {"sweeps": [s.to_dict() for s in tables.sweeps], "runs": [r.to_dict() for r in tables.runs],
+            "datasets": [d.to_dict() for d in tables.datasets]}
 
 
-def run_dir(root: Path, rec: dict) -> Path:
+def run_dir(root: Path, rec: dict) -> RunDir:
     d = rec.get("run_dir") or str(Path("runs") / str(rec.get("id")))
     p = Path(d)
-    return p if p.is_absolute() else Path(root) / p
-
-
-def read_metrics(rdir: Path) -> dict[str, list[dict]]:
-    """The `epochs` and `steps` tables of `rdir/metrics.json`, sorted; empty when absent.
-
-    Read here rather than through the learning room so the dashboard never imports torch.
-    """
-    path = Path(rdir) / "metrics.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"epochs": [], "steps": []}
-    try:
-        data = json.loads(text) if text.strip() else {}
-    except json.JSONDecodeError:
-        raise UserError(f"{path} is corrupt (not valid JSON)") from None
-    out = {}
-    for name, key in (("epochs", "epoch"), ("steps", "step")):
-        rows = data.get(name) or {}
-        vals = list(rows.values()) if isinstance(rows, dict) else []
-        out[name] = sorted((r for r in vals if isinstance(r, dict)), key=lambda r: r.get(key) or 0)
-    return out
-
-
-def read_json(path: Path) -> Optional[dict]:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (OSError, json.JSONDecodeError):
-        return {"status": "unreadable", "message": f"{path} is unreadable"}
-    return data if isinstance(data, dict) else None
-
-
-def read_text(path: Path, limit: int = 200_000) -> Optional[str]:
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(0, os.SEEK_END)
-            size = fh.tell()
-            fh.seek(max(0, size - limit))
-            return fh.read().decode("utf-8", errors="replace")
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError as exc:
-        return f"(cannot read {path}: {exc.strerror})"
-
-
-def log_tail(rdir: Path, lines: int = 200) -> list[str]:
-    text = read_text(Path(rdir) / "train.log", limit=64_000)
-    return [] if text is None else text.splitlines()[-lines:]
+    return RunDir(p if p.is_absolute() else Path(root) / p)
 
 
 def list_specs(root: Path) -> list[Path]:

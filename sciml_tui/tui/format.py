@@ -13,16 +13,19 @@ from typing import Any, Optional
 from sciml_tui.results.text import fmt_count as fmt_n
 from sciml_tui.results.text import fmt_lr as fmt_lr_shared
 from sciml_tui.results.text import fmt_run_error as fmt_err
+from sciml_tui.store.records import RunState
 
 STATE_LABEL = {
-    "done": "✓ done",
-    "running": "▶ run",
-    "queued": "· queued",
-    "failed": "✗ fail",
-    "diverged": "⚠ diverged",
-    "cancelled": "■ cancel",
+    RunState.DONE: "✓ done",
+    RunState.RUNNING: "▶ run",
+    RunState.QUEUED: "· queued",
+    RunState.FAILED: "✗ fail",
+    RunState.DIVERGED: "⚠ diverged",
+    RunState.CANCELLED: "■ cancel",
 }
-STATE_ORDER = {"running": 0, "failed": 1, "diverged": 2, "queued": 3, "cancelled": 4, "done": 5}
+# table sort: what needs attention first
+STATE_ORDER = {s: i for i, s in enumerate((RunState.RUNNING, RunState.FAILED, RunState.DIVERGED, RunState.QUEUED,
+                                           RunState.CANCELLED, RunState.DONE))}
 
 
 def to_epoch(value: Any) -> Optional[float]:

@@ -7,7 +7,6 @@ only when their (mtime, size) changed, so a refresh with 500 runs costs a few hu
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,9 +14,12 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from sciml_tui.errors import UserError
+from sciml_tui.rundir import file_stamp
+from sciml_tui.store.records import COUNT_ORDER, RunState
 from sciml_tui.tui import engine
 from sciml_tui.tui.format import STATE_LABEL, STATE_ORDER, fmt_elapsed, fmt_err, fmt_lr, fmt_n, to_epoch
 
+LOG_LINES = 200  # of a watched run's log
 COLUMNS = ("state", "init", "model", "N", "lr", "seed", "device", "epoch", "val err", "elapsed", "id")
 
 
@@ -62,14 +64,6 @@ class Snapshot:
         if ids:
             return [self.records[i] for i in ids if i in self.records]
         return [r for r in self.records.values() if r.get("sweep") == sweep]
-
-
-def _stat(path: Path) -> Optional[tuple[float, int]]:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_mtime, st.st_size)
 
 
 class Poller:
@@ -137,7 +131,7 @@ class Poller:
 
     def _reload_store(self) -> bool:
         path = engine.store_path(self.root)
-        st = _stat(path)
+        st = file_stamp(path)
         if st == self._store_stat:
             return False
         self._store_stat = st
@@ -163,7 +157,7 @@ class Poller:
         start, end = to_epoch(rec.get("started_at")), to_epoch(rec.get("ended_at"))
         elapsed = None
         if start is not None:
-            elapsed = (end if end is not None else (now if state == "running" else start)) - start
+            elapsed = (end if end is not None else (now if state == RunState.RUNNING else start)) - start
         init = str(rec.get("init") or rec.get("role") or "")
         cells = (STATE_LABEL.get(state, state), init, str(rec.get("model") or ""),
                  fmt_n(rec.get("n_train")), fmt_lr(rec.get("lr")), str(rec.get("seed", "")),
@@ -180,23 +174,19 @@ class Poller:
 
         Finished runs were read once (cached); queued runs have no metrics yet.
         """
-        if state == "queued":
+        if state == RunState.QUEUED:
             return None, None
         cached = self._live.get(rid)
-        if cached is not None and state not in ("running",):
+        if cached is not None and state != RunState.RUNNING:
             return cached[1], cached[2]
-        path = engine.run_dir(self.root, rec) / "metrics.json"
-        st = _stat(path)
+        rdir = engine.run_dir(self.root, rec)
+        st = rdir.metrics_stamp()
         if cached is not None and cached[0] == st:
             return cached[1], cached[2]
         epoch = val = None
-        if st is not None:
-            try:
-                ep = engine.read_metrics(path.parent)["epochs"]
-            except (UserError, OSError):
-                ep = []
-            if ep:
-                epoch, val = ep[-1].get("epoch"), ep[-1].get("val_error")
+        last = rdir.last_epoch() if st is not None else None
+        if last:
+            epoch, val = last.get("epoch"), last.get("val_error")
         self._live[rid] = (st, epoch, val)
         return epoch, val
 
@@ -207,21 +197,16 @@ class Poller:
             if rec is None:
                 continue
             rdir = engine.run_dir(self.root, rec)
-            st = (_stat(rdir / "metrics.json"), _stat(rdir / "train.log"), _stat(rdir / "result.json"),
-                  rec.get("state"))
+            st = (*rdir.stamp(), rec.get("state"))
             cached = self._full.get(rid)
             if cached is not None and cached[0] == st:
                 out[rid] = cached[1]
                 continue
-            try:
-                m = engine.read_metrics(rdir)
-                err = None
-            except (UserError, OSError) as exc:
-                m, err = {"epochs": [], "steps": []}, str(exc)
-            m["log"] = engine.log_tail(rdir)
-            m["result"] = engine.read_json(rdir / "result.json")
-            m["config"] = engine.read_text(rdir / "config.yaml")
-            m["error"] = err if err else (None if rdir.is_dir() else f"run dir {rdir} is missing")
+            m: dict = rdir.metrics()
+            m["log"] = rdir.log_tail(LOG_LINES).splitlines()
+            m["result"] = rdir.result()
+            m["config"] = rdir.config_text()
+            m["error"] = None if rdir.path.is_dir() else f"run dir {rdir.path} is missing"
             self._full[rid] = (st, m)
             out[rid] = m
         return out
@@ -233,8 +218,7 @@ class Poller:
             c = by.setdefault(str(rec.get("sweep") or "(none)"), {})
             s = str(rec.get("state") or "?")
             c[s] = c.get(s, 0) + 1
-        order = ("done", "running", "queued", "failed", "diverged", "cancelled")
-        return [SweepRow(name, sum(c.values()), tuple((s, c.get(s, 0)) for s in order))
+        return [SweepRow(name, sum(c.values()), tuple((s.value, c.get(s, 0)) for s in COUNT_ORDER))
                 for name, c in sorted(by.items())]
 
     def _sweeps_from_store(self) -> list[str]:

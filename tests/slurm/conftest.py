@@ -9,7 +9,7 @@ import pytest
 # the fake trainer, the small spec and their fixtures are the local backend tests' own
 from sweep.conftest import SPEC, fake_datasets, fake_entry, spec_file  # noqa: F401
 
-from sciml_tui.store import procs
+from sciml_tui.launch import slurm as procs
 
 
 def slurm_reason() -> str | None:

@@ -13,7 +13,9 @@ import pytest
 
 from sciml_tui.errors import UserError
 from sciml_tui.launch.slurm import SlurmOptions, array_script, manifest_text, sbatch_argv, submit
-from sciml_tui.store import WorkspaceStore, procs, reconcile
+from sciml_tui.launch import LAUNCHES
+from sciml_tui.launch import slurm as procs
+from sciml_tui.store import WorkspaceStore, reconcile
 from sciml_tui.atomic import write_json
 
 
@@ -104,11 +106,11 @@ def test_reconcile_follows_squeue(tmp_path, monkeypatch):
     write_json(done_dir / "result.json", {"status": "done", "test_error": 0.1})
     monkeypatch.setattr(procs, "squeue_tasks", lambda: None)
     procs._squeue_cache = (0.0, None)
-    assert reconcile(ws) == ["finished"]
+    assert reconcile(ws, LAUNCHES) == ["finished"]
     assert ws.run("vanished")["state"] == "running"
     monkeypatch.setattr(procs, "squeue_tasks", lambda: {"5_0": "PENDING", "5_1": "RUNNING", "99_0": "RUNNING"})
     procs._squeue_cache = (0.0, None)
-    assert sorted(reconcile(ws)) == ["started", "vanished"]
+    assert sorted(reconcile(ws, LAUNCHES)) == ["started", "vanished"]
     states = {r["id"]: r["state"] for r in ws.runs()}
     assert states == {"pending": "queued", "started": "running", "vanished": "failed", "finished": "done"}
     assert "Slurm task 5_2 left the queue" in ws.run("vanished")["message"]

@@ -12,8 +12,14 @@ import pytest
 from sciml_tui.errors import UserError
 from sciml_tui.launch import cancel, launch_sweep, plan_sweep, record_plan
 from sciml_tui.launch import slurm
+from sciml_tui.launch import LAUNCHES
+from sciml_tui.launch.slurm import squeue_snapshot
+from sciml_tui.rundir import RunDir
 from sciml_tui.store import WorkspaceStore, reconcile
-from sciml_tui.store.procs import read_launch, squeue_snapshot
+
+
+def read_launch(run_dir):
+    return RunDir(run_dir).launch()
 
 from .conftest import fake_datasets, needs_slurm, wait_for
 
@@ -94,7 +100,7 @@ def test_cancel_marks_cancelled_and_a_task_killed_outside_becomes_failed(spec_fi
 
     def both_running() -> bool:
         squeue_snapshot(max_age_s=0)
-        reconcile(ws)
+        reconcile(ws, LAUNCHES)
         return all(ws.run(i)["state"] == "running" for i in ids)
 
     assert wait_for(both_running, timeout=30)
@@ -106,7 +112,7 @@ def test_cancel_marks_cancelled_and_a_task_killed_outside_becomes_failed(spec_fi
     subprocess.run(["scancel", other], check=True, timeout=30)
     gone = lambda: not ({read_launch(ws.run(i)["run_dir"])["slurm_job_id"] for i in ids} & set(squeue_snapshot(0)))
     assert wait_for(gone, timeout=30)
-    reconcile(ws)
+    reconcile(ws, LAUNCHES)
     first, second = ws.run(ids[0]), ws.run(ids[1])
     assert first["state"] == "cancelled"
     assert second["state"] == "failed" and "left the queue" in second["message"]

@@ -15,6 +15,7 @@ import pytest
 
 from sciml_tui.launch import cancel, plan_sweep, record_plan, run_scheduler
 from sciml_tui.launch.backend import Slot, make_slots
+from sciml_tui.launch import LAUNCHES
 from sciml_tui.store import WorkspaceStore, reconcile
 
 from .conftest import fake_datasets
@@ -109,7 +110,7 @@ def test_sigkilled_training_is_failed_by_reconciliation_and_resumes_from_its_che
     pid = ws.run(pre["id"])["pid"]
     os.killpg(pid, signal.SIGKILL)
     assert _wait(lambda: not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    assert reconcile(ws) == [pre["id"]]
+    assert reconcile(ws, LAUNCHES) == [pre["id"]]
     rec = ws.run(pre["id"])
     assert rec["state"] == "failed" and "without writing result.json" in rec["message"]
     assert "epoch" in rec["log_tail"]

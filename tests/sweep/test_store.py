@@ -83,6 +83,7 @@ def test_reconcile_fails_dead_runs_takes_results_and_spares_runs_being_launched(
     import time
 
     from sciml_tui.atomic import write_json
+    from sciml_tui.launch import LAUNCHES
     from sciml_tui.store import reconcile
 
     ws = WorkspaceStore(tmp_path)
@@ -98,7 +99,7 @@ def test_reconcile_fails_dead_runs_takes_results_and_spares_runs_being_launched(
         for k, d in dirs.items():
             tx.upsert("runs", {"id": k, "state": "queued" if k == "queued" else "running", "run_dir": str(d),
                                "started_at": time.time() - (1 if k == "starting" else 100)})
-    assert sorted(reconcile(ws)) == ["dead", "finished"]
+    assert sorted(reconcile(ws, LAUNCHES)) == ["dead", "finished"]
     runs = {r["id"]: r for r in ws.runs()}
     assert runs["dead"]["state"] == "failed" and runs["dead"]["log_tail"].endswith("Traceback: boom")
     assert runs["finished"]["state"] == "diverged" and runs["finished"]["message"] == "loss became nan"
@@ -118,13 +119,15 @@ def test_reconcile_spares_a_run_restarted_while_it_looked(tmp_path, monkeypatch)
     rdir.mkdir(parents=True)
     write_json(rdir / "launch.json", {"pid": 2**22 + 12345, "backend": "local"})
     ws.upsert_run({"id": "r", "state": "running", "run_dir": str(rdir), "started_at": time.time() - 100})
-    looked = reconcile_module.finished_fields
+    looked = reconcile_module.ended_fields
 
-    def look_then_restart(run_dir):  # a scheduler starts a new attempt between the look and the write
-        fields = looked(run_dir)
+    def look_then_restart(*args, **kw):  # a scheduler starts a new attempt between the look and the write
+        fields = looked(*args, **kw)
         ws.update_run("r", state="running", started_at=time.time())
         return fields
 
-    monkeypatch.setattr(reconcile_module, "finished_fields", look_then_restart)
-    reconcile_module.reconcile(ws)
+    monkeypatch.setattr(reconcile_module, "ended_fields", look_then_restart)
+    from sciml_tui.launch import LAUNCHES
+
+    reconcile_module.reconcile(ws, LAUNCHES)
     assert ws.run("r")["state"] == "running"

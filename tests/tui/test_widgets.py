@@ -77,6 +77,18 @@ def test_poller_survives_a_corrupt_store_and_keeps_last_state(workspace):
     assert set(snap.records) == set(good.records)
 
 
+def test_poller_reports_a_mistyped_record_as_a_corrupt_store(workspace):
+    p = _poller(workspace)
+    good = p.poll()
+    store = workspace / ".sciml" / "sciml.json"
+    data = json.loads(store.read_text())
+    next(iter(data["runs"].values()))["state"] = "finished"
+    store.write_text(json.dumps(data))
+    snap = p.poll()
+    assert snap is not None and "corrupt" in snap.error and "'finished'" in snap.error
+    assert set(snap.records) == set(good.records)
+
+
 def test_poller_on_missing_workspace(tmp_path):
     snap = _poller(tmp_path / "nope").poll()
     assert snap.error and "does not exist" in snap.error and not snap.records

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
+from sciml_tui.store.records import ACTIVE
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.runs_table import RunsTable
 from sciml_tui.tui.widgets.status_bar import StatusBar
@@ -159,7 +160,6 @@ class OverviewScreen(Screen):
 
         snap = self.app.snapshot
         t = self.query_one(RunsTable)
-        live = ("running", "queued")
         if t.marked:
             targets = sorted(t.marked)
         elif self.focused is self.query_one(SweepsTable) and self.query_one(SweepsTable).selected():
@@ -170,7 +170,7 @@ class OverviewScreen(Screen):
             self.notify("nothing selected to cancel", severity="warning")
             return
         recs = [r for r in snap.records.values() if (r.get("id") in targets or r.get("sweep") in targets)
-                and r.get("state") in live]
+                and r.get("state") in ACTIVE]
         if not recs:
             self.notify("nothing running or queued there", severity="warning")
             return

@@ -12,12 +12,13 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TabbedContent, TabPane
 
+from sciml_tui.store.records import RunState
 from sciml_tui.tui.format import STATE_LABEL, fmt_err, fmt_lr, fmt_n
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
 from sciml_tui.tui.widgets.status_bar import StatusBar
 
-FAILED = ("failed", "diverged")
+FAILED = (RunState.FAILED, RunState.DIVERGED)
 
 
 class RunDetailScreen(Screen):

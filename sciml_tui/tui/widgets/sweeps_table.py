@@ -7,6 +7,7 @@ from typing import Optional
 from rich.text import Text
 from textual.widgets import DataTable
 
+from sciml_tui.store.records import RunState
 from sciml_tui.tui.format import progress_bar
 from sciml_tui.tui.poller import SweepRow
 
@@ -30,14 +31,15 @@ class SweepsTable(DataTable):
         self._rows = list(rows)
         self.clear()
         total = sum(r.total for r in rows)
-        done = sum(r.count("done") for r in rows)
+        done = sum(r.count(RunState.DONE) for r in rows)
         self.add_row(ALL, Text(progress_bar(done, total), style="green"), f"{done}/{total}",
-                     str(sum(r.count("running") for r in rows)), str(sum(r.count("queued") for r in rows)),
-                     self._bad(sum(r.count("failed") + r.count("diverged") for r in rows)), key=ALL)
+                     str(sum(r.count(RunState.RUNNING) for r in rows)), str(sum(r.count(RunState.QUEUED) for r in rows)),
+                     self._bad(sum(r.count(RunState.FAILED) + r.count(RunState.DIVERGED) for r in rows)), key=ALL)
         for r in rows:
-            bad = r.count("failed") + r.count("diverged")
-            self.add_row(r.name, Text(progress_bar(r.count("done"), r.total), style="green"),
-                         f"{r.count('done')}/{r.total}", str(r.count("running") or ""), str(r.count("queued") or ""),
+            bad = r.count(RunState.FAILED) + r.count(RunState.DIVERGED)
+            self.add_row(r.name, Text(progress_bar(r.count(RunState.DONE), r.total), style="green"),
+                         f"{r.count(RunState.DONE)}/{r.total}", str(r.count(RunState.RUNNING) or ""),
+                         str(r.count(RunState.QUEUED) or ""),
                          self._bad(bad), key=r.name)
         names = [ALL] + [r.name for r in rows]
         if current in names:

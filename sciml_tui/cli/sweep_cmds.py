@@ -254,7 +254,7 @@ def status_cmd(
     json_out: JsonOpt = False,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 s until Ctrl-C.")] = False,
 ) -> None:
-    """Sweeps and runs: state, progress, device, elapsed time, last validation error."""
+    """Sweeps and runs: state, progress, device, elapsed time, best validation error so far."""
     from sciml_tui.store.status import collect, render_text
     from sciml_tui.store import WorkspaceStore
 

@@ -2,7 +2,11 @@
 
 `collect(ws, sweep)` returns `{"sweeps": [...], "runs": [...]}` (the `--json` shape); each run
 row has id, sweep, init, model, n_train, lr, seed, state, device, epoch, epochs, elapsed_s,
-val_error (last), test_error. Without `sweep`, runs lists only running and failed runs.
+val_error (the best validation error so far), test_error. Without `sweep`, runs lists only
+running and failed runs.
+
+The helpers below are the one definition of these numbers; the dashboard uses them too, so the
+two views agree on every count and every validation error.
 """
 
 from __future__ import annotations
@@ -10,34 +14,123 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sciml_tui.store.reconcile import reconcile
 from sciml_tui.store.workspace import WorkspaceStore
 
 ACTIVE = ("running", "queued")
+STATES = ("done", "running", "queued", "failed", "diverged", "cancelled")
+# A relative L2 error above 1 is worse than predicting zero everywhere.
+WORSE_THAN_ZERO = 1.0
+WORSE_MARK = "!"
 
 
-def _last_epoch(run_dir: Path) -> Optional[dict[str, Any]]:
+def worse_than_zero(err: Any) -> bool:
+    return isinstance(err, (int, float)) and not isinstance(err, bool) and err > WORSE_THAN_ZERO
+
+
+def progress_of(epochs: list[dict[str, Any]]) -> tuple[Optional[int], Optional[float]]:
+    """(last epoch, best validation error so far) of a run's `epochs` rows; None when unknown."""
+    rows = [r for r in epochs if isinstance(r, dict)]
+    if not rows:
+        return None, None
+    last = max(rows, key=lambda r: r.get("epoch") or 0).get("epoch")
+    vals = [float(r["val_error"]) for r in rows if isinstance(r.get("val_error"), (int, float))]
+    finite = [v for v in vals if v == v]
+    return last, (min(finite) if finite else (vals[-1] if vals else None))
+
+
+def run_progress(run: dict[str, Any], epoch_rows: Callable[[], list[dict[str, Any]]]) -> tuple[Any, Any]:
+    """(epoch, best validation error so far) of a run: from its metrics while it runs, else
+    from the record (`result.json`'s values), the metrics filling in what the record lacks."""
+    epoch, val = run.get("epochs_run"), run.get("best_val_error")
+    live = run.get("state") == "running"
+    if live or val is None or epoch is None:
+        last, best = progress_of(epoch_rows())
+        if last is not None:
+            epoch = last if live or epoch is None else epoch
+            val = best if live or val is None else val
+    return epoch, val
+
+
+def _epoch_rows(run_dir: Path) -> list[dict[str, Any]]:
     try:
         data = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-        rows = [r for r in data.get("epochs", {}).values() if isinstance(r, dict)]
+        return [r for r in data.get("epochs", {}).values() if isinstance(r, dict)]
     except (OSError, ValueError, AttributeError):
+        return []
+
+
+def _seconds(value: Any) -> Optional[float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value:
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def rerun_since(sweep: Optional[dict[str, Any]]) -> Optional[float]:
+    """When the sweep's live scheduler started (epoch s), else None. That scheduler runs again
+    every run of the sweep that is not done or diverged."""
+    if not sweep or not sweep.get("scheduler_pid"):
         return None
-    return max(rows, key=lambda r: r.get("epoch", 0)) if rows else None
+    from sciml_tui.store.procs import pid_alive
+
+    born = _seconds(sweep.get("scheduler_create_time"))
+    return born if born is not None and pid_alive(sweep.get("scheduler_pid"), born) else None
 
 
-def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
-    state = r.get("state")
+def shown_state(run: dict[str, Any], since: Optional[float]) -> str:
+    """The state a view shows: a failed or cancelled run that ended before its sweep's live
+    scheduler started (`since`, from `rerun_since`) is waiting to run again, so it is queued."""
+    state = str(run.get("state") or "missing")
+    if since is None or state not in ("failed", "cancelled"):
+        return state
+    ended = _seconds(run.get("ended_at"))
+    return "queued" if ended is None or ended < since else state
+
+
+def rerun_times(sweeps: list[dict[str, Any]]) -> dict[str, float]:
+    """run id -> the latest live-scheduler start among the sweeps listing it (see `shown_state`)."""
+    out: dict[str, float] = {}
+    for s in sweeps:
+        since = rerun_since(s)
+        if since is not None:
+            for i in s.get("run_ids") or []:
+                out[i] = max(since, out.get(i, since))
+    return out
+
+
+def sweep_counts(sweep: dict[str, Any], runs: dict[str, dict[str, Any]],
+                 since: Optional[float] = None) -> dict[str, int]:
+    """{state: count} over the sweep's `run_ids` (shared pre-training runs count in every sweep
+    that lists them), states as `shown_state` gives them."""
+    counts: dict[str, int] = {}
+    for i in sweep.get("run_ids") or []:
+        run = runs.get(i)
+        st = shown_state(run, since) if run is not None else "missing"
+        counts[st] = counts.get(st, 0) + 1
+    return counts
+
+
+def finished(counts: dict[str, int]) -> int:
+    """Runs that will not run again: done or diverged (the progress numerator)."""
+    return counts.get("done", 0) + counts.get("diverged", 0)
+
+
+def _row(r: dict[str, Any], now: float, since: Optional[float] = None) -> dict[str, Any]:
+    state = shown_state(r, since)
     started, ended = r.get("started_at"), r.get("ended_at")
     elapsed = None
     if isinstance(started, (int, float)):
         elapsed = (ended if isinstance(ended, (int, float)) and state not in ACTIVE else now) - started
-    epoch, val = r.get("epochs_run"), r.get("best_val_error")
-    if state == "running" and r.get("run_dir"):
-        last = _last_epoch(Path(r["run_dir"]))
-        if last:
-            epoch, val = last.get("epoch"), last.get("val_error")
+    epoch, val = run_progress(r, lambda: _epoch_rows(Path(r["run_dir"])) if r.get("run_dir") else [])
     return {"id": r.get("id"), "sweep": r.get("sweep"), "init": r.get("init"), "model": r.get("model"),
             "n_train": r.get("n_train"), "lr": r.get("lr"), "seed": r.get("seed"), "state": state,
             "device": r.get("device"), "epoch": epoch, "epochs": r.get("epochs"), "elapsed_s": elapsed,
@@ -51,29 +144,28 @@ def collect(ws: WorkspaceStore, sweep: Optional[str] = None, do_reconcile: bool 
     runs = {r.get("id"): r for r in data.get("runs", {}).values() if isinstance(r, dict)}
     now = time.time()
     sweeps = []
+    waiting_since = rerun_times(list(data.get("sweeps", {}).values()))
     for s in data.get("sweeps", {}).values():
-        ids = s.get("run_ids") or []
-        counts: dict[str, int] = {}
-        for i in ids:
-            st = (runs.get(i) or {}).get("state", "missing")
-            counts[st] = counts.get(st, 0) + 1
-        sweeps.append({"name": s.get("name"), "state": s.get("state"), "total": len(ids),
-                       "done": counts.get("done", 0) + counts.get("diverged", 0), "counts": counts,
+        counts = sweep_counts(s, runs, rerun_since(s))
+        sweeps.append({"name": s.get("name"), "state": s.get("state"), "total": len(s.get("run_ids") or []),
+                       "done": finished(counts), "counts": counts,
                        "scheduler_pid": s.get("scheduler_pid"), "spec_path": s.get("spec_path")})
     if sweep is not None:
         rec = next((s for s in data.get("sweeps", {}).values() if s.get("name") == sweep), None)
         ids = rec.get("run_ids") or [] if rec else [i for i, r in runs.items() if r.get("sweep") == sweep]
         chosen = [runs[i] for i in ids if i in runs]
     else:
-        chosen = [r for r in runs.values() if r.get("state") in ("running", "failed")]
-    return {"sweeps": sweeps, "runs": [_row(r, now) for r in chosen]}
+        chosen = [r for r in runs.values()
+                  if shown_state(r, waiting_since.get(r.get("id"))) in ("running", "failed")]
+    return {"sweeps": sweeps, "runs": [_row(r, now, waiting_since.get(r.get("id"))) for r in chosen]}
 
 
 def _fmt(v: Any, kind: str = "") -> str:
     if v is None:
         return "-"
     if kind == "err":
-        return f"{v:.4g}" if isinstance(v, (int, float)) else str(v)
+        flag = WORSE_MARK if worse_than_zero(v) else ""
+        return f"{v:.4g}{flag}" if isinstance(v, (int, float)) else str(v)
     if kind == "time":
         m, s = divmod(int(v), 60)
         return f"{m}:{s:02d}" if m < 60 else f"{m // 60}h{m % 60:02d}"
@@ -94,11 +186,13 @@ def render_text(status: dict[str, Any], width: int = 12) -> str:
     if status["runs"]:
         lines.append("")
         lines.append(f"{'state':<9} {'init':<9} {'model':<8} {'N':>6} {'lr':>7} {'seed':>4} {'device':<7} "
-                     f"{'epoch':>9} {'elapsed':>7} {'val_err':>9} {'test_err':>9}  id")
+                     f"{'epoch':>9} {'elapsed':>7} {'best_val':>9} {'test_err':>9}  id")
         for r in status["runs"]:
             ep = f"{_fmt(r['epoch'])}/{_fmt(r['epochs'])}" if r["epoch"] is not None else "-"
             lines.append(f"{_fmt(r['state']):<9} {_fmt(r['init']):<9} {_fmt(r['model']):<8} {_fmt(r['n_train']):>6} "
                          f"{_fmt(r['lr'], 'lr'):>7} {_fmt(r['seed']):>4} {_fmt(r['device']):<7} {ep:>9} "
                          f"{_fmt(r['elapsed_s'], 'time'):>7} {_fmt(r['val_error'], 'err'):>9} "
                          f"{_fmt(r['test_error'], 'err'):>9}  {r['id']}")
+        if any(worse_than_zero(r[k]) for r in status["runs"] for k in ("val_error", "test_error")):
+            lines.append(f"{WORSE_MARK} relative L2 error above 1: worse than predicting zero")
     return "\n".join(lines)

@@ -298,8 +298,9 @@ def status_cmd(
     json_out: JsonOpt = False,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 s until Ctrl-C.")] = False,
 ) -> None:
-    """Sweeps and runs: state, progress, device, elapsed time, last validation error."""
+    """Sweeps and runs: state, progress, device, elapsed time, best validation error so far."""
     from sciml_tui.launch.backend import LAUNCHES
+    from sciml_tui.launch.sweeps import scheduler_alive
     from sciml_tui.store import WorkspaceStore
     from sciml_tui.store.status import collect, render_text
 
@@ -307,14 +308,14 @@ def status_cmd(
     if sweep is not None:
         require_sweep(ws, sweep)
     if json_out:
-        print_json(collect(ws, sweep, LAUNCHES))
+        print_json(collect(ws, sweep, LAUNCHES, scheduler_alive))
         return
     if not watch:
-        typer.echo(render_text(collect(ws, sweep, LAUNCHES)))
+        typer.echo(render_text(collect(ws, sweep, LAUNCHES, scheduler_alive)))
         return
     try:
         while True:
-            text = render_text(collect(ws, sweep, LAUNCHES))
+            text = render_text(collect(ws, sweep, LAUNCHES, scheduler_alive))
             typer.echo("\x1b[2J\x1b[H" + text if is_tty() else text)
             time.sleep(2.0)
     except KeyboardInterrupt:

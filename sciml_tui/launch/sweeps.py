@@ -42,6 +42,10 @@ def live_scheduler(rec: Any) -> Optional[int]:
     return pid if pid and pid_alive(pid, rec.get("scheduler_create_time")) else None
 
 
+def scheduler_alive(rec: Any) -> bool:
+    return live_scheduler(rec) is not None
+
+
 def refuse_driven(sweeps: list[Any], me: Optional[int] = None) -> None:
     """UserError when a live scheduler other than `me` drives one of these sweep records."""
     for rec in sweeps:

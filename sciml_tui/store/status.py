@@ -2,67 +2,163 @@
 
 `collect(ws, sweep)` returns `{"sweeps": [...], "runs": [...]}` (the `--json` shape); each run
 row has id, sweep, init, model, n_train, lr, seed, state, device, epoch, epochs, elapsed_s,
-val_error (last), test_error. Without `sweep`, runs lists only running and failed runs.
+val_error (the best validation error so far), test_error. Without `sweep`, runs lists only
+running and failed runs.
+
+The helpers below are the one definition of these numbers; the dashboard uses them too, so the
+two views agree on every count and every validation error.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from datetime import datetime
+from typing import Any, Callable, Optional
 
 from sciml_tui.rundir import RunDir
 from sciml_tui.store.reconcile import LaunchWatch, reconcile
 from sciml_tui.store.records import ACTIVE, FINISHED, RunState
 from sciml_tui.store.workspace import WorkspaceStore
 
+# A relative L2 error above 1 is worse than predicting zero everywhere.
+WORSE_THAN_ZERO = 1.0
+WORSE_MARK = "!"
+# Whether the scheduler a sweep record names is alive (the launch room answers: pids are its job).
+SchedulerAlive = Callable[[Any], bool]
 
 
-def _row(r: dict[str, Any], now: float) -> dict[str, Any]:
-    state = r.get("state")
+def worse_than_zero(err: Any) -> bool:
+    return isinstance(err, (int, float)) and not isinstance(err, bool) and err > WORSE_THAN_ZERO
+
+
+def progress_of(epochs: list[dict[str, Any]]) -> tuple[Optional[int], Optional[float]]:
+    """(last epoch, best validation error so far) of a run's `epochs` rows; None when unknown."""
+    rows = [r for r in epochs if isinstance(r, dict)]
+    if not rows:
+        return None, None
+    last = max(rows, key=lambda r: r.get("epoch") or 0).get("epoch")
+    vals = [float(r["val_error"]) for r in rows if isinstance(r.get("val_error"), (int, float))]
+    finite = [v for v in vals if v == v]
+    return last, (min(finite) if finite else (vals[-1] if vals else None))
+
+
+def run_progress(run: Any, epoch_rows: Callable[[], list[dict[str, Any]]]) -> tuple[Any, Any]:
+    """(epoch, best validation error so far) of a run: from its metrics while it runs, else
+    from the record (`result.json`'s values), the metrics filling in what the record lacks."""
+    epoch, val = run.get("epochs_run"), run.get("best_val_error")
+    live = run.get("state") == RunState.RUNNING
+    if live or val is None or epoch is None:
+        last, best = progress_of(epoch_rows())
+        if last is not None:
+            epoch = last if live or epoch is None else epoch
+            val = best if live or val is None else val
+    return epoch, val
+
+
+def _epoch_rows(run: Any) -> list[dict[str, Any]]:
+    return RunDir(run["run_dir"]).metrics()["epochs"] if run.get("run_dir") else []
+
+
+def _seconds(value: Any) -> Optional[float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and value:
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def rerun_since(sweep: Any, alive: Optional[SchedulerAlive]) -> Optional[float]:
+    """When the sweep's live scheduler started (epoch s), else None (also when no `alive` check
+    is given). That scheduler runs again every run of the sweep that is not done or diverged."""
+    if not sweep or not sweep.get("scheduler_pid") or alive is None:
+        return None
+    born = _seconds(sweep.get("scheduler_create_time"))
+    return born if born is not None and alive(sweep) else None
+
+
+def shown_state(run: Any, since: Optional[float]) -> str:
+    """The state a view shows: a failed or cancelled run that ended before its sweep's live
+    scheduler started (`since`, from `rerun_since`) is waiting to run again, so it is queued."""
+    state = str(run.get("state") or "missing")
+    if since is None or state not in (RunState.FAILED, RunState.CANCELLED):
+        return state
+    ended = _seconds(run.get("ended_at"))
+    return RunState.QUEUED.value if ended is None or ended < since else state
+
+
+def rerun_times(sweeps: list[Any], alive: Optional[SchedulerAlive]) -> dict[str, float]:
+    """run id -> the latest live-scheduler start among the sweeps listing it (see `shown_state`)."""
+    out: dict[str, float] = {}
+    for s in sweeps:
+        since = rerun_since(s, alive)
+        if since is not None:
+            for i in s.get("run_ids") or []:
+                out[i] = max(since, out.get(i, since))
+    return out
+
+
+def sweep_counts(sweep: Any, runs: dict[str, Any], since: Optional[float] = None) -> dict[str, int]:
+    """{state: count} over the sweep's `run_ids` (shared pre-training runs count in every sweep
+    that lists them), states as `shown_state` gives them."""
+    counts: dict[str, int] = {}
+    for i in sweep.get("run_ids") or []:
+        run = runs.get(i)
+        st = shown_state(run, since) if run is not None else "missing"
+        counts[st] = counts.get(st, 0) + 1
+    return counts
+
+
+def finished(counts: dict[str, int]) -> int:
+    """Runs that will not run again: done or diverged (the progress numerator)."""
+    return sum(counts.get(s.value, 0) for s in FINISHED)
+
+
+def _row(r: Any, now: float, since: Optional[float] = None) -> dict[str, Any]:
+    state = shown_state(r, since)
     started, ended = r.get("started_at"), r.get("ended_at")
     elapsed = None
     if isinstance(started, (int, float)):
         elapsed = (ended if isinstance(ended, (int, float)) and state not in ACTIVE else now) - started
-    epoch, val = r.get("epochs_run"), r.get("best_val_error")
-    if state == RunState.RUNNING and r.get("run_dir"):
-        last = RunDir(r["run_dir"]).last_epoch()
-        if last:
-            epoch, val = last.get("epoch"), last.get("val_error")
+    epoch, val = run_progress(r, lambda: _epoch_rows(r))
     return {"id": r.get("id"), "sweep": r.get("sweep"), "init": r.get("init"), "model": r.get("model"),
             "n_train": r.get("n_train"), "lr": r.get("lr"), "seed": r.get("seed"), "state": state,
             "device": r.get("device"), "epoch": epoch, "epochs": r.get("epochs"), "elapsed_s": elapsed,
             "val_error": val, "test_error": r.get("test_error"), "message": r.get("message")}
 
 
-def collect(ws: WorkspaceStore, sweep: Optional[str] = None, watch: Optional[LaunchWatch] = None) -> dict[str, Any]:
-    """The status tables; with `watch` (the launch room's) runs are reconciled first."""
+def collect(ws: WorkspaceStore, sweep: Optional[str] = None, watch: Optional[LaunchWatch] = None,
+            scheduler_alive: Optional[SchedulerAlive] = None) -> dict[str, Any]:
+    """The status tables; with `watch` (the launch room's) runs are reconciled first; with
+    `scheduler_alive`, runs waiting for a live scheduler to run them again count as queued."""
     if watch is not None and ws.exists():
         reconcile(ws, watch)
     tables = ws.tables()
     runs = tables.run_index()
     now = time.time()
+    waiting_since = rerun_times(tables.sweeps, scheduler_alive)
     sweeps = []
     for s in tables.sweeps:
-        ids = s.run_ids or []
-        counts: dict[str, int] = {}
-        for i in ids:
-            st = runs[i].state.value if i in runs else "missing"
-            counts[st] = counts.get(st, 0) + 1
-        sweeps.append({"name": s.name, "state": s.state, "total": len(ids),
-                       "done": sum(counts.get(f, 0) for f in FINISHED), "counts": counts,
+        counts = sweep_counts(s, runs, rerun_since(s, scheduler_alive))
+        sweeps.append({"name": s.name, "state": s.state, "total": len(s.run_ids or []),
+                       "done": finished(counts), "counts": counts,
                        "scheduler_pid": s.scheduler_pid, "spec_path": s.spec_path})
     if sweep is not None:
         chosen = tables.sweep_runs(sweep)
     else:
-        chosen = [r for r in runs.values() if r.state in (RunState.RUNNING, RunState.FAILED)]
-    return {"sweeps": sweeps, "runs": [_row(r, now) for r in chosen]}
+        chosen = [r for r in runs.values()
+                  if shown_state(r, waiting_since.get(r.id)) in (RunState.RUNNING, RunState.FAILED)]
+    return {"sweeps": sweeps, "runs": [_row(r, now, waiting_since.get(r.id)) for r in chosen]}
 
 
 def _fmt(v: Any, kind: str = "") -> str:
     if v is None:
         return "-"
     if kind == "err":
-        return f"{v:.4g}" if isinstance(v, (int, float)) else str(v)
+        flag = WORSE_MARK if worse_than_zero(v) else ""
+        return f"{v:.4g}{flag}" if isinstance(v, (int, float)) else str(v)
     if kind == "time":
         m, s = divmod(int(v), 60)
         return f"{m}:{s:02d}" if m < 60 else f"{m // 60}h{m % 60:02d}"
@@ -83,11 +179,13 @@ def render_text(status: dict[str, Any], width: int = 12) -> str:
     if status["runs"]:
         lines.append("")
         lines.append(f"{'state':<9} {'init':<9} {'model':<8} {'N':>6} {'lr':>7} {'seed':>4} {'device':<7} "
-                     f"{'epoch':>9} {'elapsed':>7} {'val_err':>9} {'test_err':>9}  id")
+                     f"{'epoch':>9} {'elapsed':>7} {'best_val':>9} {'test_err':>9}  id")
         for r in status["runs"]:
             ep = f"{_fmt(r['epoch'])}/{_fmt(r['epochs'])}" if r["epoch"] is not None else "-"
             lines.append(f"{_fmt(r['state']):<9} {_fmt(r['init']):<9} {_fmt(r['model']):<8} {_fmt(r['n_train']):>6} "
                          f"{_fmt(r['lr'], 'lr'):>7} {_fmt(r['seed']):>4} {_fmt(r['device']):<7} {ep:>9} "
                          f"{_fmt(r['elapsed_s'], 'time'):>7} {_fmt(r['val_error'], 'err'):>9} "
                          f"{_fmt(r['test_error'], 'err'):>9}  {r['id']}")
+        if any(worse_than_zero(r[k]) for r in status["runs"] for k in ("val_error", "test_error")):
+            lines.append(f"{WORSE_MARK} relative L2 error above 1: worse than predicting zero")
     return "\n".join(lines)

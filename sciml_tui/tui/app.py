@@ -25,7 +25,6 @@ class SciMLApp(JobsMixin, App):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("T", "toggle_theme", "Theme", show=False),
     ]
 
     def __init__(self, workspace: Path, *, clock: Callable[[], float] = time.time, poll_interval: float = 1.0,
@@ -99,14 +98,24 @@ class SciMLApp(JobsMixin, App):
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        for b in screen.active_bindings.values():
-            binding = b.binding
-            if binding.description and binding.action not in ("quit", "help", "command_palette"):
-                yield SystemCommand(binding.description, f"key {binding.key_display or binding.key}",
+        """Textual's commands, then the current screen's own keys, each title once."""
+        seen: set[str] = set()
+        for cmd in super().get_system_commands(screen):
+            if cmd.title not in seen:
+                seen.add(cmd.title)
+                yield cmd
+        for binding in getattr(screen, "BINDINGS", []):
+            if isinstance(binding, Binding) and binding.description and binding.description not in seen:
+                seen.add(binding.description)
+                key = binding.key_display or binding.key.split(",")[0]
+                yield SystemCommand(binding.description, f"key {key}",
                                     lambda a=binding.action, s=screen: self.call_later(s.run_action, a))
-        yield SystemCommand("Help", "All keys (?)", self.action_help)
-        yield SystemCommand("Toggle light/dark", "Switch theme (T)", self.action_toggle_theme)
+        for title, help_text, callback in (("Help", "All keys (?)", self.action_help),
+                                           ("Toggle light/dark", "Switch between the light and dark theme",
+                                            self.action_toggle_theme)):
+            if title not in seen:
+                seen.add(title)
+                yield SystemCommand(title, help_text, callback)
 
 
 def make_app(workspace: Path | str, *, clock: Optional[Callable[[], float]] = None, poll_interval: float = 1.0,

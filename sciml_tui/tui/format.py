@@ -51,6 +51,13 @@ def fmt_elapsed(seconds: Optional[float]) -> str:
     return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
+def fmt_epoch(epoch: Any, total: Any, state: str = "") -> str:
+    """'12/20' (epoch of total), '12' when the total is unknown, '' before the first epoch."""
+    if epoch is None or state == "queued":
+        return ""
+    return f"{epoch}/{total}" if isinstance(total, int) and total > 0 else str(epoch)
+
+
 def fmt_lr(x: Any) -> str:
     return fmt_lr_shared(x, missing="")
 

@@ -16,11 +16,14 @@ from typing import Callable, Optional
 from sciml_tui.errors import UserError
 from sciml_tui.rundir import file_stamp
 from sciml_tui.store.records import COUNT_ORDER, RunState
+from sciml_tui.launch.sweeps import scheduler_alive
+from sciml_tui.store import status as counting
 from sciml_tui.tui import engine
-from sciml_tui.tui.format import STATE_LABEL, STATE_ORDER, fmt_elapsed, fmt_err, fmt_lr, fmt_n, to_epoch
+from sciml_tui.tui.format import (STATE_LABEL, STATE_ORDER, fmt_elapsed, fmt_epoch, fmt_err, fmt_lr, fmt_n,
+                                  to_epoch)
 
 LOG_LINES = 200  # of a watched run's log
-COLUMNS = ("state", "init", "model", "N", "lr", "seed", "device", "epoch", "val err", "elapsed", "id")
+COLUMNS = ("state", "init", "model", "N", "lr", "seed", "device", "epoch", "best val", "elapsed", "sweep", "id")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class RunRow:
 
     cells: tuple[str, ...]
     keys: tuple
+    state: str = ""  # the state shown (see store.status.shown_state)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,11 @@ class SweepRow:
 
     def count(self, state: str) -> int:
         return dict(self.counts).get(state, 0)
+
+    @property
+    def finished(self) -> int:
+        """Done or diverged: the progress `sciml status` shows."""
+        return counting.finished(dict(self.counts))
 
 
 @dataclass
@@ -56,6 +65,7 @@ class Snapshot:
     specs: list[str] = field(default_factory=list)
     sweep_ids: dict[str, list[str]] = field(default_factory=dict)  # sweep -> its run_ids (store)
     sweep_targets: dict[str, float] = field(default_factory=dict)  # sweep -> its spec's target error
+    overall: Optional[SweepRow] = None  # every run in the store, each counted once
 
     def sweep_runs(self, sweep: str) -> list[dict]:
         """The sweep's records as `ws.runs(sweep=...)` gives them: its run_ids (shared
@@ -80,7 +90,7 @@ class Poller:
         self._store_stat: object = ()
         self._store: dict[str, list[dict]] = {"sweeps": [], "runs": [], "datasets": []}
         self._store_error: Optional[str] = None
-        self._live: dict[str, tuple] = {}  # run id -> (stat, epoch, val) from metrics.json
+        self._live: dict[str, tuple] = {}  # run id -> (stat, epochs rows) of metrics.json
         self._full: dict[str, tuple] = {}  # run id -> (stat, metrics) for watched runs
         self._results_cache: tuple = (None, None)
         self._sweep_ids: dict[str, list[str]] = {}
@@ -104,9 +114,10 @@ class Poller:
         store_changed = self._reload_store()
         records = {str(r.get("id")): r for r in self._store["runs"] if r.get("id") is not None}
         now = self.clock()
-        rows = {rid: self._row(rec, now) for rid, rec in records.items()}
+        waiting = counting.rerun_times(self._store["sweeps"], scheduler_alive)
+        rows = {rid: self._row(rec, now, waiting.get(rid)) for rid, rec in records.items()}
         metrics = self._watched_metrics(watched, records)
-        sweeps = self._sweep_rows(records, self._sweeps_from_store())
+        sweeps, overall = self._sweep_rows(records, rows)
         if store_changed:
             self._sweep_ids = {str(s.get("name")): [str(i) for i in s.get("run_ids") or []]
                                for s in self._store["sweeps"]}
@@ -116,9 +127,10 @@ class Poller:
         specs = [p.name for p in engine.list_specs(self.root)]
         snap = Snapshot(self._seq + 1, records, rows, sweeps, self._store["datasets"], metrics,
                         results, rkey, self.resources_fn(), self._store_error, specs, self._sweep_ids,
-                        self._sweep_targets)
+                        self._sweep_targets, overall)
         last = self._last
         if (not force and last is not None and last.rows == snap.rows and last.sweeps == snap.sweeps
+                and last.overall == snap.overall
                 and last.error == snap.error and last.resources == snap.resources
                 and last.results_key == snap.results_key and last.results is snap.results
                 and last.specs == snap.specs
@@ -148,12 +160,10 @@ class Poller:
             self._store_error = f"cannot read the store: {exc}"
         return True
 
-    def _row(self, rec: dict, now: float) -> RunRow:
+    def _row(self, rec: dict, now: float, waiting_since: Optional[float]) -> RunRow:
         rid = str(rec.get("id"))
-        state = str(rec.get("state") or "?")
-        epoch, val = self._live_progress(rid, rec, state)
-        if val is None:
-            val = rec.get("best_val_error")
+        state = counting.shown_state(rec, waiting_since)
+        epoch, val = counting.run_progress(rec, lambda: self._epoch_rows(rid, rec))
         start, end = to_epoch(rec.get("started_at")), to_epoch(rec.get("ended_at"))
         elapsed = None
         if start is not None:
@@ -161,34 +171,30 @@ class Poller:
         init = str(rec.get("init") or rec.get("role") or "")
         cells = (STATE_LABEL.get(state, state), init, str(rec.get("model") or ""),
                  fmt_n(rec.get("n_train")), fmt_lr(rec.get("lr")), str(rec.get("seed", "")),
-                 str(rec.get("device") or ""), "" if epoch is None else str(epoch), fmt_err(val),
-                 fmt_elapsed(elapsed), rid)
+                 str(rec.get("device") or ""), fmt_epoch(epoch, rec.get("epochs"), state),
+                 fmt_err(val) + (counting.WORSE_MARK if counting.worse_than_zero(val) else ""),
+                 fmt_elapsed(elapsed), str(rec.get("sweep") or ""), rid)
         num = lambda v: float(v) if isinstance(v, (int, float)) else float("inf")  # noqa: E731
-        keys = (STATE_ORDER.get(state, 9), init, str(rec.get("model") or ""), num(rec.get("n_train")), num(rec.get("lr")),
-                num(rec.get("seed")), str(rec.get("device") or ""), num(epoch), num(val),
-                elapsed if elapsed is not None else -1.0, rid)
-        return RunRow(cells, keys)
+        keys = (STATE_ORDER.get(state, 9), init, str(rec.get("model") or ""), num(rec.get("n_train")),
+                num(rec.get("lr")), num(rec.get("seed")), str(rec.get("device") or ""), num(epoch), num(val),
+                elapsed if elapsed is not None else -1.0, str(rec.get("sweep") or ""), rid)
+        return RunRow(cells, keys, state)
 
-    def _live_progress(self, rid: str, rec: dict, state: str) -> tuple:
-        """(epoch, last val error) from metrics.json, re-read only when the file changed.
-
-        Finished runs were read once (cached); queued runs have no metrics yet.
-        """
-        if state == RunState.QUEUED:
-            return None, None
+    def _epoch_rows(self, rid: str, rec: dict) -> list[dict]:
+        """The run's `epochs` rows, re-read only when metrics.json changed; a finished run's are
+        read once, a queued run has none."""
+        if rec.get("state") == RunState.QUEUED:
+            return []
         cached = self._live.get(rid)
-        if cached is not None and state != RunState.RUNNING:
-            return cached[1], cached[2]
+        if cached is not None and rec.get("state") != RunState.RUNNING:
+            return cached[1]
         rdir = engine.run_dir(self.root, rec)
         st = rdir.metrics_stamp()
         if cached is not None and cached[0] == st:
-            return cached[1], cached[2]
-        epoch = val = None
-        last = rdir.last_epoch() if st is not None else None
-        if last:
-            epoch, val = last.get("epoch"), last.get("val_error")
-        self._live[rid] = (st, epoch, val)
-        return epoch, val
+            return cached[1]
+        rows = rdir.metrics()["epochs"] if st is not None else []
+        self._live[rid] = (st, rows)
+        return rows
 
     def _watched_metrics(self, watched: set[str], records: dict[str, dict]) -> dict[str, dict]:
         out = {}
@@ -211,18 +217,20 @@ class Poller:
             out[rid] = m
         return out
 
-    @staticmethod
-    def _sweep_rows(records: dict[str, dict], names: list[str]) -> list[SweepRow]:
-        by: dict[str, dict[str, int]] = {n: {} for n in names}
-        for rec in records.values():
-            c = by.setdefault(str(rec.get("sweep") or "(none)"), {})
-            s = str(rec.get("state") or "?")
-            c[s] = c.get(s, 0) + 1
-        return [SweepRow(name, sum(c.values()), tuple((s.value, c.get(s, 0)) for s in COUNT_ORDER))
-                for name, c in sorted(by.items())]
+    def _sweep_rows(self, records: dict[str, dict], rows: dict[str, RunRow]) -> tuple[list[SweepRow], SweepRow]:
+        """Per-sweep counts exactly as `sciml status` makes them, and one row over every run."""
+        out = []
+        for sweep in self._store["sweeps"]:
+            counts = counting.sweep_counts(sweep, records, counting.rerun_since(sweep, scheduler_alive))
+            out.append(self._sweep_row(str(sweep.get("name")), counts))
+        every: dict[str, int] = {}
+        for row in rows.values():
+            every[row.state] = every.get(row.state, 0) + 1
+        return sorted(out, key=lambda r: r.name), self._sweep_row("(all)", every)
 
-    def _sweeps_from_store(self) -> list[str]:
-        return [str(s.get("name")) for s in self._store["sweeps"]]
+    @staticmethod
+    def _sweep_row(name: str, counts: dict[str, int]) -> SweepRow:
+        return SweepRow(name, sum(counts.values()), tuple((s.value, counts.get(s.value, 0)) for s in COUNT_ORDER))
 
     def _results(self, want, records, store_changed):
         if want is None:

@@ -124,8 +124,8 @@ async def test_new_metric_points_appear(app, workspace):
         data["epochs"]["13"] = dict(data["epochs"]["12"], epoch=13, val_error=0.1234)
         (rdir / "metrics.json").write_text(json.dumps(data))
         t = runs_table(app)
-        await settle(pilot, lambda a: t.get_cell("qs-scratch-n64-s1", "epoch") == "13")
-        assert t.get_cell("qs-scratch-n64-s1", "val err") == "0.1234"
+        await settle(pilot, lambda a: t.get_cell("qs-scratch-n64-s1", "epoch") == "13/20")
+        assert t.get_cell("qs-scratch-n64-s1", "best val") == "0.1234"
 
 
 @pilot_test

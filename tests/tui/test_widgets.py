@@ -64,7 +64,7 @@ def test_poller_reports_only_changes_and_sees_new_epochs(workspace):
     data["epochs"]["13"] = {"epoch": 13, "train_loss": 1.0, "val_error": 0.2, "lr": 1e-4, "samples_per_s": 1.0, "time_s": 20.0}
     (rdir / "metrics.json").write_text(json.dumps(data))
     snap = p.poll()
-    assert snap is not None and snap.rows["qs-scratch-n64-s1"].cells[7] == "13"
+    assert snap is not None and snap.rows["qs-scratch-n64-s1"].cells[7] == "13/20"
     assert snap.rows["qs-pretrain"] == first.rows["qs-pretrain"]
 
 

@@ -11,32 +11,22 @@ from textual.widgets import Static
 HELP = """\
 [b]sciml-tui[/b]: launch, watch and compare pre-training / transfer sweeps.
 
-[b]Everywhere[/b]
-  ?          this help             ctrl+p   command palette
-  q          quit (running sweeps keep running)
-  escape     back / close          T        light / dark theme
+[b]Everywhere[/b]  ? help  q quit (runs keep running)  esc back
+            ctrl+p palette (theme, screenshot, every key)
+[b]Overview[/b]    ↑ ↓ move  tab sweeps / runs  enter open (marks overlaid)
+            space mark  u unmark all  / filter  esc clear filter
+            c cancel: marked runs in view, else the run (or the sweep
+              when the sweeps table has focus); asks first
+            s / S sort column / reverse  r results  l launch
+            R resume sweep  e export results
+[b]Run detail[/b]  1 curves  2 config  3 lineage  4 log
+[b]Results[/b]     t / T next / previous target  [ ] sweep  e export
+[b]Launch[/b]      enter dry-run plan  L launch detached (asks first)
 
-[b]Overview[/b]
-  ↑ ↓        move                  tab      switch sweeps / runs
-  enter      open run (marked runs overlaid)
-  space      mark run              /        filter (text or field:value)
-  s / S      sort column / reverse
-  r          results of the sweep  l        launch a spec
-  c          cancel run / marked / sweep (asks first)
-  R          resume sweep          e        export results
-
-[b]Run detail[/b]
-  1 2 3 4    curves / config / lineage / log
-
-[b]Results[/b]
-  t / T      next / previous target error
-  [ ]        previous / next sweep e        export CSV, JSON, PNG
-
-[b]Launch[/b]
-  enter      dry-run plan of the spec
-  L          launch it detached (asks first)
-
-Filter examples: [i]state:fail[/i]  [i]init:finetune n:64[/i]  [i]seed:1 run[/i]
+[b]Filter[/b]  field:value, all must match; numbers compare as numbers:
+  state:running  init:finetune  n:64  n:>=512  lr:1e-3  val:>0.1
+[b]best val[/b] is the best validation error so far (as in sciml status);
+[b]![/b] marks a relative L2 error above 1: worse than predicting zero.
 """
 
 

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from sciml_tui.tui.messages import PlanReady
 from sciml_tui.tui.poller import Snapshot
+from sciml_tui.tui.widgets.footer import KeyFooter
 from sciml_tui.tui.widgets.status_bar import StatusBar
 
 
@@ -35,7 +36,7 @@ class LaunchScreen(Screen):
             yield OptionList(id="specs")
             with VerticalScroll(id="plan-box"):
                 yield Static("Select a spec and press enter for its dry-run plan.", id="plan")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#specs").border_title = "experiments/"

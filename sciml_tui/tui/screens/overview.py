@@ -8,27 +8,30 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from sciml_tui.store.records import ACTIVE
 from sciml_tui.tui.poller import Snapshot
+from sciml_tui.tui.widgets.footer import KeyFooter
 from sciml_tui.tui.widgets.runs_table import RunsTable
 from sciml_tui.tui.widgets.status_bar import StatusBar
 from sciml_tui.tui.widgets.sweeps_table import SweepsTable
 
 
 class OverviewScreen(Screen):
+    # The footer shows what fits in 80 columns; the help screen lists every key. Tab and
+    # shift+tab (sweeps <-> runs) come from Screen.
     BINDINGS = [
         Binding("space", "mark", "Mark"),
+        Binding("u", "unmark", "Unmark all", show=False),
+        Binding("slash", "filter", "Filter", key_display="/"),
         Binding("r", "results", "Results"),
         Binding("l", "launch", "Launch"),
         Binding("c", "cancel", "Cancel"),
-        Binding("R", "resume", "Resume"),
-        Binding("e", "export", "Export"),
-        Binding("slash", "filter", "Filter", key_display="/"),
-        Binding("s", "sort", "Sort"),
-        Binding("S", "sort_reverse", "Reverse", show=False),
-        Binding("tab", "focus_next", "Focus", show=False),
+        Binding("R", "resume", "Resume", show=False),
+        Binding("e", "export", "Export", show=False),
+        Binding("s", "sort", "Sort", show=False),
+        Binding("S", "sort_reverse", "Reverse sort", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
 
@@ -40,7 +43,7 @@ class OverviewScreen(Screen):
         with Vertical(id="runs-box"):
             yield Input(placeholder="filter: text or field:value (state:fail init:finetune n:64)", id="filter")
             yield RunsTable(id="runs")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#sweeps-box").border_title = "Sweeps"
@@ -59,20 +62,32 @@ class OverviewScreen(Screen):
         elif not snap.records:
             banner.update("No runs in this workspace yet: press l to launch a spec from experiments/.")
         banner.display = bool(snap.error or not snap.records)
-        self.query_one(SweepsTable).show(snap.sweeps)
-        self.query_one(RunsTable).show(snap.rows, snap.records, self.query_one(SweepsTable).selected())
+        self.query_one(SweepsTable).show(snap.sweeps, snap.overall)
+        self._show_runs(snap)
+
+    def _show_runs(self, snap: Optional[Snapshot]) -> None:
+        if snap is None:
+            return
+        sweep = self.query_one(SweepsTable).selected()
+        ids = None if sweep is None else set(snap.sweep_ids.get(sweep) or
+                                            [r for r, rec in snap.records.items() if rec.get("sweep") == sweep])
+        self.query_one(RunsTable).show(snap.rows, snap.records, ids)
         self._title_runs()
 
     def _title_runs(self) -> None:
         t = self.query_one(RunsTable)
         sweep = self.query_one(SweepsTable).selected() or "all"
         q = f"  /{t.query_text}" if t.query_text else ""
-        self.query_one("#runs-box").border_title = f"Runs ({sweep}) {len(t.order)}  sort: {t.sort_label}{q}"
+        shown = len(t.visible_marked())
+        marks = ""
+        if t.marked:
+            hidden = len(t.marked) - shown
+            marks = f"  {shown} marked" + (f" ({hidden} hidden)" if hidden else "") + " u:unmark"
+        self.query_one("#runs-box").border_title = f"Runs ({sweep}) {len(t.order)}  sort: {t.sort_label}{q}{marks}"
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "sweeps":
-            self.query_one(RunsTable).redisplay()
-            self._title_runs()
+            self._show_runs(self.app.snapshot)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "sweeps":
@@ -117,6 +132,12 @@ class OverviewScreen(Screen):
 
     def action_mark(self) -> None:
         self.query_one(RunsTable).toggle_mark()
+        self._title_runs()
+
+    def action_unmark(self) -> None:
+        n = self.query_one(RunsTable).clear_marks()
+        self._title_runs()
+        self.notify(f"unmarked {n} run(s)" if n else "no marked runs")
 
     def action_sort(self) -> None:
         self.query_one(RunsTable).cycle_sort()
@@ -160,8 +181,8 @@ class OverviewScreen(Screen):
 
         snap = self.app.snapshot
         t = self.query_one(RunsTable)
-        if t.marked:
-            targets = sorted(t.marked)
+        if t.visible_marked():  # marks the filter hides are left alone
+            targets = t.visible_marked()
         elif self.focused is self.query_one(SweepsTable) and self.query_one(SweepsTable).selected():
             targets = [self.query_one(SweepsTable).selected()]
         else:
@@ -169,8 +190,8 @@ class OverviewScreen(Screen):
         if not targets or snap is None:
             self.notify("nothing selected to cancel", severity="warning")
             return
-        recs = [r for r in snap.records.values() if (r.get("id") in targets or r.get("sweep") in targets)
-                and r.get("state") in ACTIVE]
+        ids = {i for tg in targets for i in snap.sweep_ids.get(tg, [])} | set(targets)
+        recs = [r for r in snap.records.values() if r.get("id") in ids and r.get("state") in ACTIVE]
         if not recs:
             self.notify("nothing running or queued there", severity="warning")
             return
@@ -179,8 +200,8 @@ class OverviewScreen(Screen):
             if ok:
                 for target in targets:
                     self.app.job_cancel(target)
-                t.marked.clear()
-                t.redisplay()
+                t.clear_marks(targets)
+                self._title_runs()
 
         self.app.push_screen(ConfirmScreen(f"Cancel {', '.join(targets)}? ({len(recs)} live run(s) will be stopped)"), done)
 

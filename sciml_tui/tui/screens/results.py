@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from typing import Optional
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from sciml_tui.results.caveats import caveat_lines, factor_interval_line
 from sciml_tui.results.text import combined_table, efficiency_line, series_label
+from sciml_tui.store.status import WORSE_MARK, worse_than_zero
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
+from sciml_tui.tui.widgets.footer import KeyFooter
 from sciml_tui.tui.widgets.status_bar import StatusBar
 
 TARGETS = (5e-1, 2e-1, 1e-1, 5e-2, 2e-2, 1e-2, 5e-3, 2e-3, 1e-3)
+
+
+def worse_cells(res: dict) -> set[tuple[str, int]]:
+    """(row key, column) of the `combined_table` cells whose mean error is above 1."""
+    curves = [c for c in res.get("curves") or [] if c.get("init") != "zeroshot"]
+    out = {(str(p.get("n")), j + 1) for j, c in enumerate(curves) for p in c.get("points") or []
+           if worse_than_zero(p.get("error"))}
+    out |= {(f"z-{z['model']}-{z['source']}", 1) for z in res.get("curves") or [] if z.get("init") == "zeroshot"
+            and any(worse_than_zero(p.get("error")) for p in z.get("points") or [])}
+    return out
+
+
 class ResultsScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
@@ -42,7 +57,7 @@ class ResultsScreen(Screen):
                 yield DataTable(id="results-table", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="efficiency")
             yield BraillePlot(PlotSpec(log_x=True, x_label="N (log)", empty="no finished points yet"), id="results-plot")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self._request()
@@ -93,12 +108,17 @@ class ResultsScreen(Screen):
 
     def _table(self, res: dict) -> None:
         headers, rows = combined_table(res)
+        flagged = worse_cells(res)
+        cells = [(key, [Text(c + f" {WORSE_MARK}", style="bold red") if (key, j) in flagged else Text(c)
+                        for j, c in enumerate(row)]) for key, row in rows]
         t = self.query_one("#results-table", DataTable)
         t.clear(columns=True)
         for i, h in enumerate(headers):
-            t.add_column(h, key="N" if i == 0 else f"c{i - 1}")
-        for key, cells in rows:
-            t.add_row(*cells, key=key)
+            # fixed widths: a width measured later, after a redraw, leaves cells cut ('0.697±0')
+            width = max([cell_len(h)] + [row[i].cell_len for _, row in cells if i < len(row)])
+            t.add_column(h, key="N" if i == 0 else f"c{i - 1}", width=width)
+        for key, row in cells:
+            t.add_row(*row, key=key)
 
     def _summary(self, res: dict, curves: list[dict], zeros: list[dict], multi: bool) -> None:
         out = Text()
@@ -127,7 +147,7 @@ class ResultsScreen(Screen):
             ns.update(xs)
             ys = [p["error"] for p in pts]
             sd = [p.get("error_std") or 0.0 for p in pts]
-            series.append(Series(series_label(c, multi), xs, ys, PALETTE[i % len(PALETTE)], markers=True,
+            series.append(Series(series_label(c, multi), xs, ys, PALETTE[i % len(PALETTE)], markers=True, style=i,
                                  lo=[max(y - s, y * 1e-3) for y, s in zip(ys, sd)], hi=[y + s for y, s in zip(ys, sd)]))
         for j, z in enumerate(zeros):
             p = (z.get("points") or [{}])[0]

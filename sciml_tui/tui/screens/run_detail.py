@@ -10,12 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 
 from sciml_tui.store.records import RunState
+from sciml_tui.store.status import WORSE_MARK, worse_than_zero
 from sciml_tui.tui.format import STATE_LABEL, fmt_err, fmt_lr, fmt_n
-from sciml_tui.tui.poller import Snapshot
+from sciml_tui.tui.poller import COLUMNS, RunRow, Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
+from sciml_tui.tui.widgets.footer import KeyFooter
 from sciml_tui.tui.widgets.status_bar import StatusBar
 
 FAILED = (RunState.FAILED, RunState.DIVERGED)
@@ -57,7 +59,7 @@ class RunDetailScreen(Screen):
             with TabPane("Log", id="log"):
                 with VerticalScroll(id="log-scroll"):
                     yield Static("", id="log-text")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#run-error").display = False
@@ -80,7 +82,7 @@ class RunDetailScreen(Screen):
         if rec is None:
             self.query_one("#run-title", Static).update(f"run {self.rid} is no longer in the store")
             return
-        self._title(rec)
+        self._title(rec, snap.rows.get(self.rid))
         m = snap.metrics.get(self.rid)
         if m is None:
             return  # the poller has not read this run yet; the next snapshot brings it
@@ -93,27 +95,33 @@ class RunDetailScreen(Screen):
         self.query_one("#lineage-text", Static).update(lineage(self.rid, snap))
         self._log(rec, m)
 
-    def _title(self, rec: dict) -> None:
-        state = str(rec.get("state"))
-        t = Text.assemble((f" {self.rid} ", "bold"), "  ", STATE_LABEL.get(state, state), "  ",
+    def _title(self, rec: dict, row: Optional[RunRow]) -> None:
+        state = row.state if row is not None else str(rec.get("state"))
+        cells = dict(zip(COLUMNS, row.cells)) if row is not None else {}
+        epoch = f"epoch {cells['epoch']}  " if cells.get("epoch") else ""
+        t = Text.assemble((f" {self.rid} ", "bold"), "  ", STATE_LABEL.get(state, state), "  ", epoch,
                           f"{rec.get('init', '')} {rec.get('model', '')}  N={fmt_n(rec.get('n_train'))}  "
-                          f"lr {fmt_lr(rec.get('lr'))}  seed {rec.get('seed', '')}  "
-                          f"val {fmt_err(rec.get('best_val_error')) or '-'}  test {fmt_err(rec.get('test_error')) or '-'}")
+                          f"lr {fmt_lr(rec.get('lr'))}  seed {rec.get('seed', '')}  ")
+        t.append_text(flagged("best val", cells.get("best val") or "-"))
+        t.append("  ")
+        t.append_text(flagged("test", fmt_err(rec.get("test_error")) or "-", rec.get("test_error")))
         if len(self.run_ids) > 1:
             t.append(f"  (+{len(self.run_ids) - 1} overlaid)", style="italic")
         self.query_one("#run-title", Static).update(t)
 
     def _curves(self, snap: Snapshot) -> None:
         val, loss = [], []
-        for i, rid in enumerate(self.run_ids):
+        names = short_names(self.run_ids) if len(self.run_ids) > 1 else ["", ""]
+        for i, (rid, name) in enumerate(zip(self.run_ids, names)):
             ep = (snap.metrics.get(rid) or {}).get("epochs") or []
             color = PALETTE[i % len(PALETTE)]
             xs = [r.get("epoch") for r in ep]
-            name = rid if len(self.run_ids) > 1 else "val error"
-            val.append(Series(name, xs, [r.get("val_error") for r in ep], color))
-            loss.append(Series(rid if len(self.run_ids) > 1 else "train loss", xs, [r.get("train_loss") for r in ep], color))
-        self.query_one("#val-plot", BraillePlot).show(PlotSpec(val, x_label="epoch  (val rel. L2)", empty="no epochs yet"))
-        self.query_one("#loss-plot", BraillePlot).show(PlotSpec(loss, x_label="epoch  (train loss)", empty="no epochs yet"))
+            val.append(Series(name, xs, [r.get("val_error") for r in ep], color, style=i))
+            loss.append(Series(name, xs, [r.get("train_loss") for r in ep], color, style=i))
+        self.query_one("#val-plot", BraillePlot).show(
+            PlotSpec(val, title="val rel. L2", x_label="epoch", empty="no epochs yet"))
+        self.query_one("#loss-plot", BraillePlot).show(
+            PlotSpec(loss, title="train loss", x_label="epoch", empty="no epochs yet"))
 
     def _log(self, rec: dict, m: dict) -> None:
         lines = m.get("log") or []
@@ -133,6 +141,22 @@ class RunDetailScreen(Screen):
         if state in FAILED and not self._opened:
             self.action_tab("log")
         self._opened = True
+
+
+def flagged(label: str, text: str, value: object = None) -> Text:
+    """'label value', in bold red with its mark when the error is worse than predicting zero."""
+    worse = text.endswith(WORSE_MARK) or worse_than_zero(value)
+    mark = WORSE_MARK if worse and not text.endswith(WORSE_MARK) else ""
+    return Text(f"{label} {text}{mark}", style="bold red" if worse else "")
+
+
+def short_names(ids: list[str]) -> list[str]:
+    """What tells overlaid runs apart: their ids without the parts all of them share
+    ('qs-finetune-n64-s0', 'qs-scratch-n64-s1' -> 'finetune-s0', 'scratch-s1')."""
+    parts = [rid.split("-") for rid in ids]
+    common = set.intersection(*(set(p) for p in parts))
+    names = ["-".join(x for x in p if x not in common) or rid for p, rid in zip(parts, ids)]
+    return names if len(set(names)) == len(names) else list(ids)
 
 
 def lineage(rid: str, snap: Snapshot) -> Text:

@@ -2,6 +2,8 @@
 
 Each terminal cell holds a 2 x 4 grid of dots, so a W x H plot area has 2W x 4H dots. Only
 plain Unicode braille characters and colours are used: it renders the same in tmux over SSH.
+Without colour (NO_COLOR) each series also gets its own marker glyph (o x + * ...); when the
+terminal cannot show braille the plot is drawn with ASCII characters (`render_plot(ascii=True)`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from textual.widget import Widget
 
 _BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col] within a cell
 PALETTE = ("#e8793a", "#3b8fd9", "#43a047", "#c94fc9", "#d4b000", "#17a2a2", "#e0475b", "#8d6e63")
+GLYPHS = ("o", "x", "+", "*", "#", "%", "@", "&")  # one marker per series where colour is missing
+ASCII_LINES = {"━": "-", "─": "-", "●": "o", "┤": "+", "│": "|", "└": "+"}
+MAX_GLYPHS = 12  # glyph markers on one series at most, so a long curve stays readable
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Series:
     markers: bool = False
     hline: bool = False
     lines: bool = True
+    style: Optional[int] = None  # which GLYPHS marker (default: the series' position)
 
 
 def _ok(v) -> bool:
@@ -57,100 +63,133 @@ class PlotSpec:
     x_label: str = ""
     x_ticks: Sequence[float] = ()  # extra labelled x values (e.g. the N ladder)
     empty: str = "no data yet"
+    title: str = ""  # what the panel shows; kept whole on the legend line
 
 
-def render_plot(spec: PlotSpec, width: int, height: int) -> list[Text]:
-    """Lines of a plot `width` x `height` cells: legend, plot rows with y labels, x axis."""
-    width, height = max(width, 10), max(height, 4)
-    pts = [(x, y) for s in spec.series for x, y in zip(s.xs, s.ys) if _ok(y) and (s.hline or _ok(x) or not spec.log_x)]
-    pts += [(x, v) for s in spec.series for x, v in zip(s.xs, list(s.lo or []) + list(s.hi or [])) if _ok(v)]
+def _glyph(spec: PlotSpec, s: Series) -> str:
+    i = s.style if s.style is not None else spec.series.index(s)
+    return GLYPHS[i % len(GLYPHS)]
+
+
+def _legend(spec: PlotSpec, width: int, plain: bool) -> Text:
+    """Title first (never cut), then one key per series, then the x label if it fits."""
     legend = Text(" ")
+    if spec.title:
+        legend.append(spec.title, style="bold")
+        legend.append("  ")
     for s in spec.series:
-        legend.append("━━ " if not s.markers else "●─ ", style=s.color)
-        legend.append(s.label + "  ")
+        if plain and not s.hline:
+            key = f"{_glyph(spec, s)}─ "
+        else:
+            key = "━━ " if not s.markers else "●─ "
+        legend.append(key, style=s.color)
+        if s.label:
+            legend.append(s.label + "  ")
     if spec.x_label and legend.cell_len + len(spec.x_label) + 2 <= width:
         legend.append(" " * (width - legend.cell_len - len(spec.x_label) - 1) + spec.x_label, style="dim")
     legend.truncate(width)
-    if not pts:
-        lines = [legend] + [Text("") for _ in range(height - 2)] + [Text(f" {spec.empty}", style="dim")]
-        return lines[:height]
-    ys = [y for _, y in pts]
-    y0, y1 = math.log10(min(ys)), math.log10(max(ys))
-    pad = max(0.05 * (y1 - y0), 0.05)
-    y0, y1 = y0 - pad, y1 + pad
-    xs = [x for s in spec.series if not s.hline for x in s.xs if x is not None and (_ok(x) or not spec.log_x)]
-    if not xs:
-        xs = [1.0, 10.0] if spec.log_x else [0.0, 1.0]
-    if spec.log_x:
-        x0, x1 = math.log10(min(xs)), math.log10(max(xs))
-    else:
-        x0, x1 = min(0.0, min(xs)), max(xs)
-    if x1 <= x0:
-        x1 = x0 + 1
-    label_w = 5
-    pw, ph = width - label_w - 1, height - 2  # plot cells: minus legend and x axis rows
-    if pw < 4 or ph < 2:
-        return [legend][:height]
-    dots_w, dots_h = pw * 2, ph * 4
-    grid = [[0] * pw for _ in range(ph)]
-    color = [[None] * pw for _ in range(ph)]
+    return legend
 
-    def to_px(x: float) -> float:
-        xv = math.log10(x) if spec.log_x else x
-        return (xv - x0) / (x1 - x0) * (dots_w - 1)
 
-    def to_py(y: float) -> float:
-        return (y1 - math.log10(y)) / (y1 - y0) * (dots_h - 1)
+class _Canvas:
+    """Braille dots on a pw x ph cell grid, in log y (and optionally log x) data coordinates."""
 
-    def dot(px: float, py: float, c: str) -> None:
+    def __init__(self, pw: int, ph: int, xr: tuple[float, float], yr: tuple[float, float], log_x: bool) -> None:
+        self.pw, self.ph, self.log_x = pw, ph, log_x
+        (self.x0, self.x1), (self.y0, self.y1) = xr, yr
+        self.dots_w, self.dots_h = pw * 2, ph * 4
+        self.grid = [[0] * pw for _ in range(ph)]
+        self.color: list[list[Optional[str]]] = [[None] * pw for _ in range(ph)]
+        self.glyph: dict[tuple[int, int], str] = {}
+
+    def px(self, x: float) -> float:
+        xv = math.log10(x) if self.log_x else x
+        return (xv - self.x0) / (self.x1 - self.x0) * (self.dots_w - 1)
+
+    def py(self, y: float) -> float:
+        return (self.y1 - math.log10(y)) / (self.y1 - self.y0) * (self.dots_h - 1)
+
+    def dot(self, px: float, py: float, c: str) -> None:
         ix, iy = int(round(px)), int(round(py))
-        if 0 <= ix < dots_w and 0 <= iy < dots_h:
-            grid[iy // 4][ix // 2] |= _BITS[iy % 4][ix % 2]
-            color[iy // 4][ix // 2] = c
+        if 0 <= ix < self.dots_w and 0 <= iy < self.dots_h:
+            self.grid[iy // 4][ix // 2] |= _BITS[iy % 4][ix % 2]
+            self.color[iy // 4][ix // 2] = c
 
-    def segment(a: tuple[float, float], b: tuple[float, float], c: str, dash: int = 0) -> None:
+    def segment(self, a: tuple[float, float], b: tuple[float, float], c: str, dash: int = 0) -> None:
         n = int(max(abs(b[0] - a[0]), abs(b[1] - a[1]))) + 1
         for i in range(n + 1):
             if dash and (i // dash) % 2:
                 continue
             t = i / n
-            dot(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, c)
+            self.dot(a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, c)
 
-    for s in spec.series:
-        if s.hline:
-            if s.ys and _ok(s.ys[0]):
-                py = to_py(s.ys[0])
-                segment((0, py), (dots_w - 1, py), s.color, dash=3)
-            continue
-        p = [(to_px(x), to_py(y)) for x, y in zip(s.xs, s.ys) if _ok(y) and (_ok(x) or (not spec.log_x and x is not None))]
-        if s.lines:
-            for a, b in zip(p, p[1:]):
-                segment(a, b, s.color)
-        if s.markers:
-            for px, py in p:
-                for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1), (-1, 0), (0, -1)):
-                    dot(px + dx, py + dy, s.color)
-        if s.lo is not None and s.hi is not None:
-            for x, lo, hi in zip(s.xs, s.lo, s.hi):
-                if _ok(lo) and _ok(hi) and (_ok(x) or not spec.log_x):
-                    segment((to_px(x), to_py(hi)), (to_px(x), to_py(lo)), s.color)
+    def mark(self, px: float, py: float, glyph: str, c: str) -> None:
+        ix, iy = int(round(px)) // 2, int(round(py)) // 4
+        if 0 <= ix < self.pw and 0 <= iy < self.ph:
+            self.glyph[(iy, ix)] = glyph
+            self.color[iy][ix] = c
 
-    ticks = {}
+    def char(self, r: int, c: int, ascii_only: bool) -> str:
+        if (r, c) in self.glyph:
+            return self.glyph[(r, c)]
+        bits = self.grid[r][c]
+        if not bits:
+            return " "
+        if not ascii_only:
+            return chr(0x2800 + bits)
+        top, bottom = bits & 0x1B, bits & 0xE4  # dot rows 1-2 / rows 3-4 of the cell
+        return ":" if top and bottom else ("'" if top else ".")
+
+
+def _draw(cv: _Canvas, spec: PlotSpec, s: Series, glyphs: bool) -> None:
+    if s.hline:
+        if s.ys and _ok(s.ys[0]):
+            py = cv.py(s.ys[0])
+            cv.segment((0, py), (cv.dots_w - 1, py), s.color, dash=3)
+        return
+    p = [(cv.px(x), cv.py(y)) for x, y in zip(s.xs, s.ys) if _ok(y) and (_ok(x) or (not spec.log_x and x is not None))]
+    if s.lines:
+        for a, b in zip(p, p[1:]):
+            cv.segment(a, b, s.color)
+    if s.lo is not None and s.hi is not None:
+        for x, lo, hi in zip(s.xs, s.lo, s.hi):
+            if _ok(lo) and _ok(hi) and (_ok(x) or not spec.log_x):
+                cv.segment((cv.px(x), cv.py(hi)), (cv.px(x), cv.py(lo)), s.color)
+    if glyphs:
+        step = max(1, math.ceil(len(p) / MAX_GLYPHS)) if not s.markers else 1
+        for px, py in p[::step] + ([p[-1]] if p and (len(p) - 1) % step else []):
+            cv.mark(px, py, _glyph(spec, s), s.color)
+    elif s.markers:
+        for px, py in p:
+            for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1), (-1, 0), (0, -1)):
+                cv.dot(px + dx, py + dy, s.color)
+
+
+def _ranges(spec: PlotSpec, pts: list) -> tuple[tuple[float, float], tuple[float, float]]:
+    ys = [y for _, y in pts]
+    y0, y1 = math.log10(min(ys)), math.log10(max(ys))
+    pad = max(0.05 * (y1 - y0), 0.05)
+    xs = [x for s in spec.series if not s.hline for x in s.xs if x is not None and (_ok(x) or not spec.log_x)]
+    if not xs:
+        xs = [1.0, 10.0] if spec.log_x else [0.0, 1.0]
+    x0, x1 = (math.log10(min(xs)), math.log10(max(xs))) if spec.log_x else (min(0.0, min(xs)), max(xs))
+    return (x0, x1 if x1 > x0 else x0 + 1), (y0 - pad, y1 + pad)
+
+
+def _y_ticks(cv: _Canvas) -> dict[int, str]:
+    y0, y1, ticks = cv.y0, cv.y1, {}
     mults = (1,) if y1 - y0 > 2.5 else (1, 2, 5) if y1 - y0 > 0.8 else (1, 1.5, 2, 3, 5, 7)
     for e in range(math.floor(y0), math.ceil(y1) + 1):
         for m in mults:
             v = m * 10.0**e
             if y0 <= math.log10(v) <= y1:
-                row = int(round((y1 - math.log10(v)) / (y1 - y0) * (dots_h - 1))) // 4
+                row = int(round((y1 - math.log10(v)) / (y1 - y0) * (cv.dots_h - 1))) // 4
                 ticks.setdefault(row, _fmt_tick(v, m == 1))
-    lines = [legend]
-    for r in range(ph):
-        line = Text(f"{ticks.get(r, ''):>{label_w}}", style="dim")
-        line.append("┤" if r in ticks else "│", style="dim")
-        for c in range(pw):
-            bits = grid[r][c]
-            line.append(chr(0x2800 + bits) if bits else " ", style=color[r][c] or "")
-        lines.append(line)
+    return ticks
+
+
+def _x_axis(cv: _Canvas, spec: PlotSpec, label_w: int) -> Text:
+    pw, x0, x1 = cv.pw, cv.x0, cv.x1
     axis = Text(" " * label_w + "└", style="dim")
     labels = [(0, _fmt_tick(10**x0, False) if spec.log_x else f"{x0:g}")]
     if spec.log_x and not spec.x_ticks:
@@ -162,16 +201,57 @@ def render_plot(spec: PlotSpec, width: int, height: int) -> list[Text]:
                 labels.append((int(round((math.log10(v) - x0) / (x1 - x0) * (pw - 1))), _fmt_tick(v, False)))
     else:
         for k in range(1, 4):
-            v = x0 + (x1 - x0) * k / 3
-            labels.append((int(round(k / 3 * (pw - 1))), f"{v:.0f}"))
+            labels.append((int(round(k / 3 * (pw - 1))), f"{x0 + (x1 - x0) * k / 3:.0f}"))
     row = [" "] * pw
     for pos, lab in labels:
         start = min(max(0, pos - len(lab) // 2), pw - len(lab))
         if all(ch == " " for ch in row[max(0, start - 1):start + len(lab) + 1]):
             row[start:start + len(lab)] = list(lab)
     axis.append("".join(row), style="dim")
-    lines.append(axis)
-    return lines
+    return axis
+
+
+def _to_ascii(line: Text) -> Text:
+    plain = line.plain
+    for sym, rep in ASCII_LINES.items():
+        plain = plain.replace(sym, rep)
+    out = Text(plain.encode("ascii", "replace").decode("ascii"))
+    out.spans = list(line.spans)
+    return out
+
+
+def render_plot(spec: PlotSpec, width: int, height: int, plain: bool = False, ascii_only: bool = False) -> list[Text]:
+    """Lines of a plot `width` x `height` cells: legend, plot rows with y labels, x axis.
+
+    plain: no colour to tell series apart (NO_COLOR), so each gets a marker glyph;
+    ascii_only: the terminal cannot show braille or box drawing (implies glyph markers).
+    """
+    width, height = max(width, 10), max(height, 4)
+    glyphs = plain or ascii_only
+    pts = [(x, y) for s in spec.series for x, y in zip(s.xs, s.ys) if _ok(y) and (s.hline or _ok(x) or not spec.log_x)]
+    pts += [(x, v) for s in spec.series for x, v in zip(s.xs, list(s.lo or []) + list(s.hi or [])) if _ok(v)]
+    legend = _legend(spec, width, glyphs)
+    label_w = 5
+    pw, ph = width - label_w - 1, height - 2  # plot cells: minus legend and x axis rows
+    if not pts:
+        lines = [legend] + [Text("") for _ in range(height - 2)] + [Text(f" {spec.empty}", style="dim")]
+    elif pw < 4 or ph < 2:
+        lines = [legend]
+    else:
+        cv = _Canvas(pw, ph, *_ranges(spec, pts), spec.log_x)
+        for s in spec.series:
+            _draw(cv, spec, s, glyphs)
+        ticks = _y_ticks(cv)
+        lines = [legend]
+        for r in range(ph):
+            line = Text(f"{ticks.get(r, ''):>{label_w}}", style="dim")
+            line.append("┤" if r in ticks else "│", style="dim")
+            for c in range(pw):
+                line.append(cv.char(r, c, ascii_only), style=cv.color[r][c] or "")
+            lines.append(line)
+        lines.append(_x_axis(cv, spec, label_w))
+    lines = lines[:height]
+    return [_to_ascii(t) for t in lines] if ascii_only else lines
 
 
 class BraillePlot(Widget):
@@ -188,5 +268,8 @@ class BraillePlot(Widget):
         self.refresh()
 
     def render(self) -> Text:
-        lines = render_plot(self.spec, self.size.width, self.size.height)
+        from sciml_tui.cli.common import ascii_only  # the CLI's test of the terminal, shared
+
+        lines = render_plot(self.spec, self.size.width, self.size.height,
+                            plain=bool(getattr(self.app, "no_color", False)), ascii_only=ascii_only())
         return Text("\n").join(lines)

@@ -18,29 +18,26 @@ class SweepsTable(DataTable):
     def __init__(self, **kw) -> None:
         super().__init__(cursor_type="row", **kw)
         self._rows: list[SweepRow] = []
+        self._overall: Optional[SweepRow] = None
 
     def on_mount(self) -> None:
         for name, key in (("sweep", "name"), ("progress", "bar"), ("done", "done"), ("run", "run"),
                           ("queue", "queue"), ("fail", "fail")):
             self.add_column(name, key=key)
 
-    def show(self, rows: list[SweepRow]) -> None:
-        if rows == self._rows and self.row_count:
+    def show(self, rows: list[SweepRow], overall: Optional[SweepRow] = None) -> None:
+        """One row per sweep plus `overall` (every run once: a shared pre-training run is counted
+        in each sweep that lists it, as `sciml status` does, but once in the total)."""
+        overall = overall or SweepRow(ALL, 0, ())
+        if (rows, overall) == (self._rows, self._overall) and self.row_count:
             return
         current = self.current_sweep() if self.row_count else None
-        self._rows = list(rows)
+        self._rows, self._overall = list(rows), overall
         self.clear()
-        total = sum(r.total for r in rows)
-        done = sum(r.count(RunState.DONE) for r in rows)
-        self.add_row(ALL, Text(progress_bar(done, total), style="green"), f"{done}/{total}",
-                     str(sum(r.count(RunState.RUNNING) for r in rows)), str(sum(r.count(RunState.QUEUED) for r in rows)),
-                     self._bad(sum(r.count(RunState.FAILED) + r.count(RunState.DIVERGED) for r in rows)), key=ALL)
-        for r in rows:
-            bad = r.count(RunState.FAILED) + r.count(RunState.DIVERGED)
-            self.add_row(r.name, Text(progress_bar(r.count(RunState.DONE), r.total), style="green"),
-                         f"{r.count(RunState.DONE)}/{r.total}", str(r.count(RunState.RUNNING) or ""),
-                         str(r.count(RunState.QUEUED) or ""),
-                         self._bad(bad), key=r.name)
+        for name, r in [(ALL, overall)] + [(r.name, r) for r in rows]:
+            self.add_row(name, Text(progress_bar(r.finished, r.total), style="green"), f"{r.finished}/{r.total}",
+                         str(r.count(RunState.RUNNING) or ""), str(r.count(RunState.QUEUED) or ""), self._bad(r.count(RunState.FAILED)),
+                         key=name)
         names = [ALL] + [r.name for r in rows]
         if current in names:
             self.move_cursor(row=names.index(current), animate=False)

@@ -16,6 +16,7 @@ import contextlib
 import copy
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -85,6 +86,18 @@ def _set_rng_state(state: Optional[dict]) -> None:
     torch.set_rng_state(state["cpu"])
     if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@dataclass
+class TrainState:
+    """What the epoch loop carries from one epoch to the next (and `last.pt` restores)."""
+
+    epoch: int = 0  # the last finished epoch
+    step: int = 0  # optimizer steps so far
+    best_val: float = math.inf
+    best_epoch: int = 0  # 0: no epoch validated yet
+    elapsed: float = 0.0
+    best_weights: dict = field(default_factory=dict)
 
 
 class Trainer:
@@ -178,118 +191,155 @@ class Trainer:
                 "best_epoch": 0, "epochs_run": 0, "message": "zero-shot evaluation of " + str(cfg.init_checkpoint)}
 
     def _fit(self, resume: bool) -> dict:
+        self._setup_optimization()
+        state = TrainState(best_weights=copy.deepcopy(self.model.state_dict()))
+        if resume:
+            self._restore(state)
+        rec = self.cfg.recipe
+        self.stride = self.metrics.step_stride(self.steps_per_epoch * rec.epochs) if self.metrics else 1
+        self.events.start({"mode": self.cfg.mode, "epochs": rec.epochs, "start_epoch": state.epoch + 1,
+                           "steps_per_epoch": self.steps_per_epoch, "n_train": len(self.train), "batch": self.bs,
+                           "params": self.params, "device": str(self.device), "precision": self.cfg.precision,
+                           "world_size": self.dist.world})
+        message = None
+        epoch = state.epoch
+        for epoch in range(state.epoch + 1, rec.epochs + 1):
+            message = self._run_epoch(epoch, state)
+            if message is not None:
+                break
+        if self.metrics:
+            self.metrics.flush()
+        return self._finish(state, epoch, message)
+
+    def _setup_optimization(self) -> None:
+        """Batch geometry, the (DDP / compiled) training module, optimizer, schedule, metrics log."""
         cfg, rec, dist_info = self.cfg, self.cfg.recipe, self.dist
         n = len(self.train)
-        bs = min(rec.batch_size, n)
-        if bs % dist_info.world:
-            raise UserError(f"batch {bs} does not split over {dist_info.world} processes: choose a multiple")
-        local_bs = bs // dist_info.world
-        steps_per_epoch = n // bs
-        core = self.model
-        model: torch.nn.Module = core
+        self.bs = min(rec.batch_size, n)
+        if self.bs % dist_info.world:
+            raise UserError(f"batch {self.bs} does not split over {dist_info.world} processes: choose a multiple")
+        self.local_bs = self.bs // dist_info.world
+        self.steps_per_epoch = n // self.bs
+        self.train_module: torch.nn.Module = self.model
         if dist_info.active:
-            model = torch.nn.parallel.DistributedDataParallel(
-                core, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            self.train_module = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         if cfg.compile:
-            model = torch.compile(model)
-        opt = torch.optim.Adam(core.parameters(), lr=rec.lr, weight_decay=rec.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=rec.epochs, eta_min=0.0) \
+            self.train_module = torch.compile(self.train_module)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=rec.lr, weight_decay=rec.weight_decay)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=rec.epochs, eta_min=0.0) \
             if rec.schedule == "cosine" else None
+        self.metrics = MetricsLog(self.run_dir) if dist_info.main else None
 
-        metrics = MetricsLog(self.run_dir) if dist_info.main else None
-        start_epoch, best_val, best_epoch, elapsed, step = 1, math.inf, 0, 0.0, 0
-        best_state = copy.deepcopy(core.state_dict())
+    def _restore(self, state: TrainState) -> None:
+        """Continue from checkpoints/last.pt (and best.pt) when there is one."""
         last_path = self.ckpt_dir / "last.pt"
-        if resume and last_path.is_file():
-            last = ck.load_checkpoint(last_path)
-            ck.check_compatible(last, last_path, arch=dict(core.arch), layout=cfg.layout, channels=self.channels)
-            core.load_state_dict(last["model"])
-            opt.load_state_dict(last["optimizer"])
-            if sched is not None:
-                sched.load_state_dict(last["scheduler"])
-            best_state = self._best_state_for_resume(best_state)
-            start_epoch, best_val, best_epoch = last["epoch"] + 1, last["best_val_error"], last["best_epoch"]
-            elapsed, step = last["elapsed_s"], last["global_step"]
-            _set_rng_state(last.get("rng"))
-            if metrics:
-                metrics.restore(last.get("metrics_epochs", []), last.get("metrics_steps", []))
-            self.events.message(f"resumed from {last_path} after epoch {last['epoch']}")
-        elif resume:
+        if not last_path.is_file():
             self.events.message(f"no {last_path} yet: starting from the beginning")
+            return
+        last = ck.load_checkpoint(last_path)
+        ck.check_compatible(last, last_path, arch=dict(self.model.arch), layout=self.cfg.layout,
+                            channels=self.channels)
+        self.model.load_state_dict(last["model"])
+        self.opt.load_state_dict(last["optimizer"])
+        if self.sched is not None:
+            self.sched.load_state_dict(last["scheduler"])
+        state.best_weights = self._best_state_for_resume(state.best_weights)
+        state.epoch, state.best_val, state.best_epoch = last["epoch"], last["best_val_error"], last["best_epoch"]
+        state.elapsed, state.step = last["elapsed_s"], last["global_step"]
+        _set_rng_state(last.get("rng"))
+        if self.metrics:
+            self.metrics.restore(last.get("metrics_epochs", []), last.get("metrics_steps", []))
+        self.events.message(f"resumed from {last_path} after epoch {last['epoch']}")
 
-        stride = metrics.step_stride(steps_per_epoch * rec.epochs) if metrics else 1
-        self.events.start({"mode": cfg.mode, "epochs": rec.epochs, "start_epoch": start_epoch,
-                           "steps_per_epoch": steps_per_epoch, "n_train": n, "batch": bs, "params": self.params,
-                           "device": str(self.device), "precision": cfg.precision, "world_size": dist_info.world})
-        status, message = "done", None
-        epoch = start_epoch - 1
-        for epoch in range(start_epoch, rec.epochs + 1):
-            t0 = time.perf_counter()
-            model.train()
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
-            loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-            for s in range(steps_per_epoch):
-                idx = perm[s * bs + dist_info.rank * local_bs: s * bs + (dist_info.rank + 1) * local_bs]
-                x, y = self.train.batch(idx, self.device)
-                with autocast_for(cfg.precision, self.device):
-                    pred = model(x)
-                loss = (pred.float() - y).pow(2).sum(dim=(1, 2, 3)).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                loss_sum += loss.detach()
-                step += 1
-                recorded = None
-                if step % stride == 0:
-                    recorded = float(loss.detach())  # one host sync per recorded step only
-                    if metrics:
-                        metrics.add_step({"step": step, "epoch": epoch, "loss": recorded})
-                        metrics.maybe_flush()  # a time check; long epochs still show progress
-                self.events.step(epoch, s + 1, recorded)
-                if recorded is not None and not math.isfinite(recorded) and not dist_info.active:
-                    break  # the epoch sum is non-finite too: reported as diverged below
-            train_loss = float(all_reduce_sum(loss_sum, dist_info)) / (steps_per_epoch * dist_info.world)
-            lr = opt.param_groups[0]["lr"]
-            if not math.isfinite(train_loss):
-                status = "diverged"
-                message = (f"training loss became {train_loss} in epoch {epoch} (lr {lr:.3g}): "
-                           "the run diverged; try a lower learning rate")
-                break
-            train_time = time.perf_counter() - t0
-            val_err = evaluate(core, self.val, rec.batch_size, self.device, cfg.precision, dist_info)
-            if not math.isfinite(val_err):
-                status = "diverged"
-                message = f"validation error became {val_err} in epoch {epoch} (lr {lr:.3g}): the run diverged"
-                break
-            if sched is not None:
-                sched.step()
-            elapsed += time.perf_counter() - t0
-            row = {"epoch": epoch, "train_loss": train_loss, "val_error": val_err, "lr": lr,
-                   "samples_per_s": steps_per_epoch * bs / max(train_time, 1e-9), "time_s": elapsed}
-            if val_err < best_val:
-                best_val, best_epoch = val_err, epoch
-                best_state = copy.deepcopy(core.state_dict())
-                if dist_info.main:
-                    ck.save_checkpoint(self.ckpt_dir / "best.pt",
-                                       {**self._meta(), "model": best_state, "epoch": epoch, "val_error": val_err})
-            if dist_info.main and (epoch % rec.checkpoint_every == 0 or epoch == rec.epochs):
-                ck.save_checkpoint(last_path, {
-                    **self._meta(), "model": core.state_dict(), "epoch": epoch, "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict() if sched is not None else None, "best_val_error": best_val,
-                    "best_epoch": best_epoch, "elapsed_s": elapsed, "global_step": step, "rng": _rng_state(),
-                    "metrics_epochs": list(metrics.epochs) + [row], "metrics_steps": list(metrics.steps)})
-            if metrics:
-                metrics.add_epoch(row)
-            self.events.epoch(row)
-        if metrics:
-            metrics.flush()
-        result = {**self._base_result(), "status": status, "best_val_error": best_val if best_epoch else None,
-                  "best_epoch": best_epoch, "epochs_run": epoch, "elapsed_s": elapsed, "message": message,
-                  "test_error": None}
+    def _run_epoch(self, epoch: int, state: TrainState) -> Optional[str]:
+        """Train, validate, checkpoint and log one epoch; a message when the run diverged."""
+        t0 = time.perf_counter()
+        train_loss = self._train_one_epoch(epoch, state)
+        lr = self.opt.param_groups[0]["lr"]
+        if not math.isfinite(train_loss):
+            return (f"training loss became {train_loss} in epoch {epoch} (lr {lr:.3g}): "
+                    "the run diverged; try a lower learning rate")
+        train_time = time.perf_counter() - t0
+        val_err = evaluate(self.model, self.val, self.cfg.recipe.batch_size, self.device, self.cfg.precision,
+                           self.dist)
+        if not math.isfinite(val_err):
+            return f"validation error became {val_err} in epoch {epoch} (lr {lr:.3g}): the run diverged"
+        if self.sched is not None:
+            self.sched.step()
+        state.epoch = epoch
+        state.elapsed += time.perf_counter() - t0
+        row = {"epoch": epoch, "train_loss": train_loss, "val_error": val_err, "lr": lr,
+               "samples_per_s": self.steps_per_epoch * self.bs / max(train_time, 1e-9), "time_s": state.elapsed}
+        self._keep_best_and_checkpoint(state, val_err, row)
+        if self.metrics:
+            self.metrics.add_epoch(row)
+        self.events.epoch(row)
+        return None
+
+    def _train_one_epoch(self, epoch: int, state: TrainState) -> float:
+        """One pass over a fresh (seed, epoch) permutation; the mean training loss over all ranks."""
+        cfg, dist_info, bs, local_bs = self.cfg, self.dist, self.bs, self.local_bs
+        self.train_module.train()
+        perm = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
+        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
+        for s in range(self.steps_per_epoch):
+            idx = perm[s * bs + dist_info.rank * local_bs: s * bs + (dist_info.rank + 1) * local_bs]
+            x, y = self.train.batch(idx, self.device)
+            with autocast_for(cfg.precision, self.device):
+                pred = self.train_module(x)
+            loss = (pred.float() - y).pow(2).sum(dim=(1, 2, 3)).mean()
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            loss_sum += loss.detach()
+            state.step += 1
+            recorded = self._record_step(state.step, epoch, loss)
+            self.events.step(epoch, s + 1, recorded)
+            if recorded is not None and not math.isfinite(recorded) and not dist_info.active:
+                break  # the epoch sum is non-finite too: reported as diverged
+        return float(all_reduce_sum(loss_sum, dist_info)) / (self.steps_per_epoch * dist_info.world)
+
+    def _record_step(self, step: int, epoch: int, loss: torch.Tensor) -> Optional[float]:
+        if step % self.stride:
+            return None
+        recorded = float(loss.detach())  # one host sync per recorded step only
+        if self.metrics:
+            self.metrics.add_step({"step": step, "epoch": epoch, "loss": recorded})
+            self.metrics.maybe_flush()  # a time check; long epochs still show progress
+        return recorded
+
+    def _keep_best_and_checkpoint(self, state: TrainState, val_err: float, row: dict) -> None:
+        epoch, main = state.epoch, self.dist.main
+        if val_err < state.best_val:
+            state.best_val, state.best_epoch = val_err, epoch
+            state.best_weights = copy.deepcopy(self.model.state_dict())
+            if main:
+                ck.save_checkpoint(self.ckpt_dir / "best.pt", {**self._meta(), "model": state.best_weights,
+                                                               "epoch": epoch, "val_error": val_err})
+        if main and (epoch % self.cfg.recipe.checkpoint_every == 0 or epoch == self.cfg.recipe.epochs):
+            self._save_last(state, pending_row=row)
+
+    def _save_last(self, state: TrainState, pending_row: Optional[dict] = None) -> None:
+        rows = list(self.metrics.epochs) + ([pending_row] if pending_row else [])
+        ck.save_checkpoint(self.ckpt_dir / "last.pt", {
+            **self._meta(), "model": self.model.state_dict(), "epoch": state.epoch,
+            "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict() if self.sched else None,
+            "best_val_error": state.best_val, "best_epoch": state.best_epoch, "elapsed_s": state.elapsed,
+            "global_step": state.step, "rng": _rng_state(), "metrics_epochs": rows,
+            "metrics_steps": list(self.metrics.steps)})
+
+    def _finish(self, state: TrainState, epochs_run: int, message: Optional[str]) -> dict:
+        """The result; a finished run reports the test error of its best-validation weights."""
+        status = "done" if message is None else "diverged"
+        result = {**self._base_result(), "status": status,
+                  "best_val_error": state.best_val if state.best_epoch else None, "best_epoch": state.best_epoch,
+                  "epochs_run": epochs_run, "elapsed_s": state.elapsed, "message": message, "test_error": None}
         if status == "done":
-            core.load_state_dict(best_state)
-            result["test_error"] = evaluate(core, self.test, rec.batch_size, self.device, cfg.precision, dist_info)
+            self.model.load_state_dict(state.best_weights)
+            result["test_error"] = evaluate(self.model, self.test, self.cfg.recipe.batch_size, self.device,
+                                            self.cfg.precision, self.dist)
         else:
             self.events.message(message)
-        barrier(dist_info)
+        barrier(self.dist)
         return result

@@ -19,6 +19,7 @@ from sciml_tui.errors import ConfigError, UserError
 from sciml_tui.learning.config import RunConfig
 from sciml_tui.learning.events import Fanout, LogFileEvents, TrainingEvents
 from sciml_tui.learning.metrics_log import RESULT_FILE
+from sciml_tui.learning.preemption import EXIT_PREEMPTED, PREEMPTED_FILE
 
 CONFIG_FILE = "config.yaml"
 LOG_FILE = "train.log"
@@ -73,7 +74,8 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
     """Train as RUN_DIR/config.yaml says; write result.json last and return it.
 
     Never raises for a failed run (the result says `failed` and why), except
-    KeyboardInterrupt, which leaves no result so the run can be resumed.
+    KeyboardInterrupt, which leaves no result so the run can be resumed. A run stopped by
+    SIGTERM returns status `preempted` and leaves preempted.json instead of result.json.
     """
     from sciml_tui.learning.trainer import Trainer  # torch is imported only when training
 
@@ -82,8 +84,9 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
     log = LogFileEvents(run_dir / LOG_FILE) if main else None
     sink = Fanout(events, log) if main else TrainingEvents()
     result_path = run_dir / RESULT_FILE
-    if main and result_path.exists():
-        result_path.unlink()  # a fresh or resumed attempt: the old outcome no longer holds
+    if main:  # a fresh or resumed attempt: the old outcome no longer holds
+        for old in (result_path, run_dir / PREEMPTED_FILE):
+            old.unlink(missing_ok=True)
     t0 = time.time()
     try:
         cfg = load_config(run_dir / CONFIG_FILE)
@@ -101,8 +104,12 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
         result.setdefault(key, None)
     if main:
         sink.end(result)
-        write_json(result_path, result)
+        if result["status"] == "preempted":
+            write_json(run_dir / PREEMPTED_FILE, {**result["stopped_at"], "at": time.time(),
+                                                  "message": result["message"]})
+        else:
+            write_json(result_path, result)
     return result
 
 
-EXIT_CODES = {"done": 0, "diverged": 3, "failed": 1}
+EXIT_CODES = {"done": 0, "diverged": 3, "failed": 1, "preempted": EXIT_PREEMPTED}

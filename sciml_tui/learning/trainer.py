@@ -24,12 +24,14 @@ import torch
 
 from sciml_tui.errors import UserError
 from sciml_tui.learning import checkpoint as ck
+from sciml_tui.learning.cadence import subset_rows, validation_plan
 from sciml_tui.learning.config import RunConfig
 from sciml_tui.learning.data import FieldSet, channels_for, load_splits, normalize, pool_scales
 from sciml_tui.learning.distributed import Dist, all_reduce_sum, barrier, init_distributed, shutdown
 from sciml_tui.learning.events import TrainingEvents
 from sciml_tui.learning.fno import FNO2d
 from sciml_tui.learning.metrics_log import MetricsLog
+from sciml_tui.learning.preemption import StopRequest
 from sciml_tui.learning.presets import resolve_model
 
 
@@ -94,10 +96,13 @@ class TrainState:
 
     epoch: int = 0  # the last finished epoch
     step: int = 0  # optimizer steps so far
-    best_val: float = math.inf
+    best_val: float = math.inf  # on the evaluated epochs' validation samples
     best_epoch: int = 0  # 0: no epoch validated yet
     elapsed: float = 0.0
     best_weights: dict = field(default_factory=dict)
+    best_unsaved: bool = False  # best weights newer than best.pt (written with the next checkpoint)
+    partial_steps: int = 0  # steps of epoch `epoch + 1` already taken (a run stopped mid-epoch)
+    partial_loss: float = 0.0  # their summed loss
 
 
 class Trainer:
@@ -109,6 +114,7 @@ class Trainer:
         if not self.dist.main:
             self.events = TrainingEvents()
         self.ckpt_dir = self.run_dir / "checkpoints"
+        self.checkpoints_written = 0
 
     # ---- setup -------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -200,19 +206,22 @@ class Trainer:
         self.events.start({"mode": self.cfg.mode, "epochs": rec.epochs, "start_epoch": state.epoch + 1,
                            "steps_per_epoch": self.steps_per_epoch, "n_train": len(self.train), "batch": self.bs,
                            "params": self.params, "device": str(self.device), "precision": self.cfg.precision,
-                           "world_size": self.dist.world})
-        message = None
+                           "world_size": self.dist.world, "val_epochs": len(self.val_plan.epochs),
+                           "val_samples": self.val_plan.samples})
+        stop = None
         epoch = state.epoch
-        for epoch in range(state.epoch + 1, rec.epochs + 1):
-            message = self._run_epoch(epoch, state)
-            if message is not None:
-                break
+        self.last_checkpoint_t = time.monotonic()
+        with StopRequest() as self.stop_request:
+            for epoch in range(state.epoch + 1, rec.epochs + 1):
+                stop = self._run_epoch(epoch, state)
+                if stop is not None:
+                    break
         if self.metrics:
             self.metrics.flush()
-        return self._finish(state, epoch, message)
+        return self._finish(state, epoch, stop)
 
     def _setup_optimization(self) -> None:
-        """Batch geometry, the (DDP / compiled) training module, optimizer, schedule, metrics log."""
+        """Batch geometry, the (DDP / compiled) training module, optimizer, schedule, validation plan."""
         cfg, rec, dist_info = self.cfg, self.cfg.recipe, self.dist
         n = len(self.train)
         self.bs = min(rec.batch_size, n)
@@ -230,6 +239,11 @@ class Trainer:
         self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=rec.epochs, eta_min=0.0) \
             if rec.schedule == "cosine" else None
         self.metrics = MetricsLog(self.run_dir) if dist_info.main else None
+        self.val_plan = validation_plan(rec.epochs, n, len(self.val), batch_size=rec.batch_size, share=rec.val_share,
+                                        min_evals=rec.val_min_evals, min_samples=rec.val_min_samples)
+        self.val_epochs = set(self.val_plan.epochs)
+        self.val_seen = self.val if self.val_plan.samples == len(self.val) else \
+            self.val.rows(subset_rows(len(self.val), self.val_plan.samples))
 
     def _restore(self, state: TrainState) -> None:
         """Continue from checkpoints/last.pt (and best.pt) when there is one."""
@@ -247,43 +261,64 @@ class Trainer:
         state.best_weights = self._best_state_for_resume(state.best_weights)
         state.epoch, state.best_val, state.best_epoch = last["epoch"], last["best_val_error"], last["best_epoch"]
         state.elapsed, state.step = last["elapsed_s"], last["global_step"]
+        partial = last.get("partial") or {}
+        state.partial_steps, state.partial_loss = partial.get("steps", 0), partial.get("loss_sum", 0.0)
         _set_rng_state(last.get("rng"))
         if self.metrics:
             self.metrics.restore(last.get("metrics_epochs", []), last.get("metrics_steps", []))
-        self.events.message(f"resumed from {last_path} after epoch {last['epoch']}")
+        where = f" and {state.partial_steps} steps of epoch {state.epoch + 1}" if state.partial_steps else ""
+        self.events.message(f"resumed from {last_path} after epoch {last['epoch']}{where}")
 
-    def _run_epoch(self, epoch: int, state: TrainState) -> Optional[str]:
-        """Train, validate, checkpoint and log one epoch; a message when the run diverged."""
+    def _run_epoch(self, epoch: int, state: TrainState) -> Optional[tuple[str, str]]:
+        """Train, validate (on the plan's epochs), checkpoint and log one epoch.
+
+        None, or (status, message) when the run must stop: diverged, or preempted (checkpointed)."""
         t0 = time.perf_counter()
         train_loss = self._train_one_epoch(epoch, state)
+        if train_loss is None:
+            state.elapsed += time.perf_counter() - t0
+            self._checkpoint(state)
+            return "preempted", (f"stopped by {self.stop_request.signal_name} in epoch {epoch} after step "
+                                 f"{state.step}: checkpointed; continue with --resume")
         lr = self.opt.param_groups[0]["lr"]
         if not math.isfinite(train_loss):
-            return (f"training loss became {train_loss} in epoch {epoch} (lr {lr:.3g}): "
-                    "the run diverged; try a lower learning rate")
+            return "diverged", (f"training loss became {train_loss} in epoch {epoch} (lr {lr:.3g}): "
+                                "the run diverged; try a lower learning rate")
         train_time = time.perf_counter() - t0
-        val_err = evaluate(self.model, self.val, self.cfg.recipe.batch_size, self.device, self.cfg.precision,
-                           self.dist)
-        if not math.isfinite(val_err):
-            return f"validation error became {val_err} in epoch {epoch} (lr {lr:.3g}): the run diverged"
+        val_err = None
+        if epoch in self.val_epochs:
+            val_err = evaluate(self.model, self.val_seen, self.cfg.recipe.batch_size, self.device,
+                               self.cfg.precision, self.dist)
+            if not math.isfinite(val_err):
+                return "diverged", f"validation error became {val_err} in epoch {epoch} (lr {lr:.3g}): the run diverged"
         if self.sched is not None:
             self.sched.step()
         state.epoch = epoch
         state.elapsed += time.perf_counter() - t0
         row = {"epoch": epoch, "train_loss": train_loss, "val_error": val_err, "lr": lr,
                "samples_per_s": self.steps_per_epoch * self.bs / max(train_time, 1e-9), "time_s": state.elapsed}
-        self._keep_best_and_checkpoint(state, val_err, row)
+        if val_err is not None and val_err < state.best_val:
+            state.best_val, state.best_epoch, state.best_unsaved = val_err, epoch, True
+            state.best_weights = copy.deepcopy(self.model.state_dict())
         if self.metrics:
             self.metrics.add_epoch(row)
+        if self._checkpoint_due(epoch):
+            self._checkpoint(state)
         self.events.epoch(row)
         return None
 
-    def _train_one_epoch(self, epoch: int, state: TrainState) -> float:
-        """One pass over a fresh (seed, epoch) permutation; the mean training loss over all ranks."""
+    def _train_one_epoch(self, epoch: int, state: TrainState) -> Optional[float]:
+        """One pass over a fresh (seed, epoch) permutation: the mean training loss over all ranks,
+        or None when a stop was requested (the position is kept in `state` for the checkpoint)."""
         cfg, dist_info, bs, local_bs = self.cfg, self.dist, self.bs, self.local_bs
         self.train_module.train()
         perm = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
-        loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-        for s in range(self.steps_per_epoch):
+        loss_sum = torch.full((), state.partial_loss, dtype=torch.float64, device=self.device)
+        first, state.partial_steps, state.partial_loss = state.partial_steps, 0, 0.0
+        for s in range(first, self.steps_per_epoch):
+            if self._stop_requested():
+                state.partial_steps, state.partial_loss = s, float(loss_sum)
+                return None
             idx = perm[s * bs + dist_info.rank * local_bs: s * bs + (dist_info.rank + 1) * local_bs]
             x, y = self.train.batch(idx, self.device)
             with autocast_for(cfg.precision, self.device):
@@ -300,6 +335,13 @@ class Trainer:
                 break  # the epoch sum is non-finite too: reported as diverged
         return float(all_reduce_sum(loss_sum, dist_info)) / (self.steps_per_epoch * dist_info.world)
 
+    def _stop_requested(self) -> bool:
+        """A SIGTERM seen by any rank stops all of them at the same step."""
+        if not self.dist.active:
+            return self.stop_request.requested
+        flag = torch.tensor(int(self.stop_request.requested), device=self.device)
+        return bool(all_reduce_sum(flag, self.dist).item())
+
     def _record_step(self, step: int, epoch: int, loss: torch.Tensor) -> Optional[float]:
         if step % self.stride:
             return None
@@ -309,36 +351,48 @@ class Trainer:
             self.metrics.maybe_flush()  # a time check; long epochs still show progress
         return recorded
 
-    def _keep_best_and_checkpoint(self, state: TrainState, val_err: float, row: dict) -> None:
-        epoch, main = state.epoch, self.dist.main
-        if val_err < state.best_val:
-            state.best_val, state.best_epoch = val_err, epoch
-            state.best_weights = copy.deepcopy(self.model.state_dict())
-            if main:
-                ck.save_checkpoint(self.ckpt_dir / "best.pt", {**self._meta(), "model": state.best_weights,
-                                                               "epoch": epoch, "val_error": val_err})
-        if main and (epoch % self.cfg.recipe.checkpoint_every == 0 or epoch == self.cfg.recipe.epochs):
-            self._save_last(state, pending_row=row)
+    def _checkpoint_due(self, epoch: int) -> bool:
+        rec = self.cfg.recipe
+        return (epoch == rec.epochs or bool(rec.checkpoint_every and epoch % rec.checkpoint_every == 0)
+                or time.monotonic() - self.last_checkpoint_t >= rec.checkpoint_minutes * 60)
 
-    def _save_last(self, state: TrainState, pending_row: Optional[dict] = None) -> None:
-        rows = list(self.metrics.epochs) + ([pending_row] if pending_row else [])
+    def _checkpoint(self, state: TrainState) -> None:
+        """best.pt (when the best weights changed since it was written), then last.pt: a kill
+        between the two leaves a best.pt newer than last.pt, which the replayed epochs reproduce."""
+        self.last_checkpoint_t = time.monotonic()
+        if not self.dist.main:
+            return
+        if state.best_unsaved:
+            ck.save_checkpoint(self.ckpt_dir / "best.pt", {**self._meta(), "model": state.best_weights,
+                                                           "epoch": state.best_epoch, "val_error": state.best_val})
+            state.best_unsaved = False
+        partial = {"steps": state.partial_steps, "loss_sum": state.partial_loss} if state.partial_steps else None
         ck.save_checkpoint(self.ckpt_dir / "last.pt", {
-            **self._meta(), "model": self.model.state_dict(), "epoch": state.epoch,
+            **self._meta(), "model": self.model.state_dict(), "epoch": state.epoch, "partial": partial,
             "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict() if self.sched else None,
             "best_val_error": state.best_val, "best_epoch": state.best_epoch, "elapsed_s": state.elapsed,
-            "global_step": state.step, "rng": _rng_state(), "metrics_epochs": rows,
+            "global_step": state.step, "rng": _rng_state(), "metrics_epochs": list(self.metrics.epochs),
             "metrics_steps": list(self.metrics.steps)})
+        self.checkpoints_written += 1
 
-    def _finish(self, state: TrainState, epochs_run: int, message: Optional[str]) -> dict:
-        """The result; a finished run reports the test error of its best-validation weights."""
-        status = "done" if message is None else "diverged"
+    def _finish(self, state: TrainState, epochs_run: int, stop: Optional[tuple[str, str]]) -> dict:
+        """The result. A finished run reports its best-validation weights: their error on the whole
+        validation split (which picks the learning rate) and on the test split."""
+        status, message = stop or ("done", None)
         result = {**self._base_result(), "status": status,
                   "best_val_error": state.best_val if state.best_epoch else None, "best_epoch": state.best_epoch,
-                  "epochs_run": epochs_run, "elapsed_s": state.elapsed, "message": message, "test_error": None}
+                  "epochs_run": epochs_run if status != "preempted" else state.epoch, "elapsed_s": state.elapsed,
+                  "message": message, "test_error": None, "val_epochs": len(self.val_plan.epochs),
+                  "val_samples": self.val_plan.samples, "checkpoints_written": self.checkpoints_written}
+        if status == "preempted":
+            result["stopped_at"] = {"epoch": state.epoch + 1, "step": state.step,
+                                    "signal": self.stop_request.signal_name}
         if status == "done":
             self.model.load_state_dict(state.best_weights)
-            result["test_error"] = evaluate(self.model, self.test, self.cfg.recipe.batch_size, self.device,
-                                            self.cfg.precision, self.dist)
+            bs, prec = self.cfg.recipe.batch_size, self.cfg.precision
+            if self.val_seen is not self.val:
+                result["best_val_error"] = evaluate(self.model, self.val, bs, self.device, prec, self.dist)
+            result["test_error"] = evaluate(self.model, self.test, bs, self.device, prec, self.dist)
         else:
             self.events.message(message)
         barrier(self.dist)

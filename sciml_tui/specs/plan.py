@@ -20,7 +20,7 @@ from sciml_tui.specs.loader import load_spec
 from sciml_tui.specs.models import Spec, parse_init
 from sciml_tui.specs.names import safe_child
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: validation cadence in the recipe (results differ from every-epoch validation)
 MAX_POINTS = 200_000
 FINISHED = ("done", "diverged")
 
@@ -271,8 +271,10 @@ class _Expander:
 
 
 def _hash_body(cfg: RunConfig, subst: dict[str, str]) -> dict[str, Any]:
-    """The config as hashed: paths replaced by content hashes, launch-time fields dropped."""
-    body = cfg.model_dump(mode="json", exclude={"device", "threads"})
+    """The config as hashed: paths replaced by content hashes, launch-time fields (device,
+    threads, checkpoint cadence: a resume is exact from any checkpoint) dropped."""
+    body = cfg.model_dump(mode="json", exclude={"device": True, "threads": True,
+                                                 "recipe": {"checkpoint_minutes", "checkpoint_every"}})
     if not body.get("subset_offset"):
         body.pop("subset_offset", None)  # the default keeps the ids runs had before the field existed
     for d in body["data"]:

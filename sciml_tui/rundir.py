@@ -22,6 +22,7 @@ CONFIG_FILE = "config.yaml"
 LAUNCH_FILE = "launch.json"
 METRICS_FILE = "metrics.json"
 RESULT_FILE = "result.json"
+PREEMPTED_FILE = "preempted.json"  # instead of result.json when SIGTERM stopped the run (resumable)
 TRAIN_LOG = "train.log"
 STDOUT_LOG = "stdout.log"  # the process's captured output (launchers append to it)
 LAST_CHECKPOINT = "checkpoints/last.pt"
@@ -87,11 +88,14 @@ class RunDir:
         return read_json_object(self.file(RESULT_FILE))
 
     def clear_result(self) -> None:
-        """Remove the result of an earlier attempt (a new attempt resumes from its checkpoint)."""
-        try:
-            self.file(RESULT_FILE).unlink()
-        except FileNotFoundError:
-            pass
+        """Remove the outcome of an earlier attempt, finished or preempted (a new attempt resumes
+        from its checkpoint)."""
+        for name in (RESULT_FILE, PREEMPTED_FILE):
+            self.file(name).unlink(missing_ok=True)
+
+    def preempted(self) -> Optional[dict[str, Any]]:
+        """`preempted.json` (epoch, step, signal, at, message) of a run SIGTERM stopped, else None."""
+        return read_json_object(self.file(PREEMPTED_FILE))
 
     def can_resume(self) -> bool:
         return self.file(LAST_CHECKPOINT).exists()

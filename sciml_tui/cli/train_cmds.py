@@ -84,7 +84,7 @@ class _RichEvents:
     def epoch(self, row: dict) -> None:
         if self.task is not None:
             self.progress.update(self.task, info=f"epoch {row['epoch']}/{self.epochs} loss {row['train_loss']:.3g} "
-                                                 f"val {row['val_error']:.3g}")
+                                                 f"val {'-' if row['val_error'] is None else format(row['val_error'], '.3g')}")
 
     def message(self, text: str) -> None:
         self.progress.console.print(text)

@@ -4,7 +4,9 @@ A checkpoint is a plain dict (loadable with weights_only=True):
   format, arch {in_channels, width, modes, layers, out_channels}, layout, channels,
   systems, scales {f, coef}, config (the run's RunConfig as JSON), model (state dict),
   epoch; `best.pt` adds val_error; `last.pt` adds optimizer, scheduler, best_val_error,
-  best_epoch, elapsed_s, global_step, rng, metrics rows (with best.pt, everything needed for an exact resume).
+  best_epoch, elapsed_s, global_step, rng, metrics rows and `partial` (the steps and summed
+  loss of an epoch stopped midway by SIGTERM, else None): with best.pt, everything an exact
+  resume needs.
 """
 
 from __future__ import annotations

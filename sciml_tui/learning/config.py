@@ -38,7 +38,13 @@ class RecipeConfig(_Strict):
     epochs: int = Field(500, ge=1)
     batch_size: int = Field(128, ge=1)  # effective batch is min(batch_size, n_train)
     schedule: Literal["cosine", "constant"] = "cosine"
-    checkpoint_every: int = Field(1, ge=1)  # epochs between `last` checkpoints (for --resume)
+    # checkpoints (never change the numbers: a resume is exact from any of them)
+    checkpoint_minutes: float = Field(10.0, gt=0)  # wall-clock cadence; also at the end and on SIGTERM
+    checkpoint_every: Optional[int] = Field(None, ge=1)  # and every K epochs when set
+    # validation cadence (sciml_tui/learning/cadence.py); val_share None: every epoch, whole split
+    val_share: Optional[float] = Field(0.1, gt=0)
+    val_min_evals: int = Field(10, ge=1)
+    val_min_samples: int = Field(128, ge=1)
 
 
 class RunConfig(_Strict):

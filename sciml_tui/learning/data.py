@@ -205,6 +205,11 @@ class FieldSet:
     def in_channels(self) -> int:
         return 1 + self.coef.shape[1]
 
+    def rows(self, idx: list[int]) -> "FieldSet":
+        """The samples at `idx` (a copy)."""
+        sel = torch.as_tensor(idx, dtype=torch.long, device=self.f.device)
+        return FieldSet(self.f.index_select(0, sel), self.coef.index_select(0, sel), self.u.index_select(0, sel))
+
     def batch(self, idx: torch.Tensor, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         idx = idx.to(self.f.device)
         f = self.f.index_select(0, idx)

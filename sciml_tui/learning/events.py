@@ -20,7 +20,8 @@ class TrainingEvents:
         """After each optimizer step; `loss` is given only on the (thinned) recorded steps."""
 
     def epoch(self, row: dict) -> None:
-        """After each epoch: {epoch, train_loss, val_error, lr, samples_per_s, time_s}."""
+        """After each epoch: {epoch, train_loss, val_error, lr, samples_per_s, time_s}; val_error
+        is None on epochs the validation cadence skips."""
 
     def message(self, text: str) -> None:
         """A line worth logging (setup facts, warnings, divergence)."""
@@ -56,7 +57,8 @@ class Fanout(TrainingEvents):
 
 def format_epoch(row: dict, epochs: Optional[int] = None) -> str:
     of = f"/{epochs}" if epochs else ""
-    return (f"epoch {row['epoch']}{of} train_loss {row['train_loss']:.4g} val_error {row['val_error']:.4g} "
+    val = "-" if row.get("val_error") is None else f"{row['val_error']:.4g}"  # not a validation epoch
+    return (f"epoch {row['epoch']}{of} train_loss {row['train_loss']:.4g} val_error {val} "
             f"lr {row['lr']:.3g} {row['samples_per_s']:.1f} samples/s")
 
 

@@ -18,7 +18,8 @@ from sciml_tui.atomic import write_json
 from sciml_tui.errors import ConfigError, UserError
 from sciml_tui.learning.config import ModelConfig, RunConfig
 from sciml_tui.learning.events import Fanout, LogFileEvents, TrainingEvents
-from sciml_tui.rundir import CONFIG_FILE, RESULT_FILE, TRAIN_LOG, RunDir
+from sciml_tui.learning.preemption import EXIT_PREEMPTED
+from sciml_tui.rundir import CONFIG_FILE, PREEMPTED_FILE, RESULT_FILE, TRAIN_LOG, RunDir
 
 
 def _key_path(loc: tuple) -> str:
@@ -75,7 +76,8 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
     """Train as RUN_DIR/config.yaml says; write result.json last and return it.
 
     Never raises for a failed run (the result says `failed` and why), except
-    KeyboardInterrupt, which leaves no result so the run can be resumed.
+    KeyboardInterrupt, which leaves no result so the run can be resumed. A run stopped by
+    SIGTERM returns status `preempted` and leaves preempted.json instead of result.json.
     """
     from sciml_tui.learning.trainer import Trainer  # torch is imported only when training
 
@@ -103,8 +105,12 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
         result.setdefault(key, None)
     if main:
         sink.end(result)
-        write_json(run_dir / RESULT_FILE, result)
+        if result["status"] == "preempted":
+            write_json(run_dir / PREEMPTED_FILE, {**result["stopped_at"], "at": time.time(),
+                                                  "message": result["message"]})
+        else:
+            write_json(run_dir / RESULT_FILE, result)
     return result
 
 
-EXIT_CODES = {"done": 0, "diverged": 3, "failed": 1}
+EXIT_CODES = {"done": 0, "diverged": 3, "failed": 1, "preempted": EXIT_PREEMPTED}

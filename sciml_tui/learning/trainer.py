@@ -16,6 +16,7 @@ import contextlib
 import copy
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -23,12 +24,14 @@ import torch
 
 from sciml_tui.errors import UserError
 from sciml_tui.learning import checkpoint as ck
+from sciml_tui.learning.cadence import subset_rows, validation_plan
 from sciml_tui.learning.config import RunConfig
 from sciml_tui.learning.data import FieldSet, channels_for, load_splits, normalize, pool_scales
 from sciml_tui.learning.distributed import Dist, all_reduce_sum, barrier, init_distributed, shutdown
 from sciml_tui.learning.events import TrainingEvents
 from sciml_tui.learning.fno import FNO2d
 from sciml_tui.learning.metrics_log import MetricsLog
+from sciml_tui.learning.preemption import StopRequest
 from sciml_tui.learning.presets import resolve_model
 
 
@@ -87,6 +90,21 @@ def _set_rng_state(state: Optional[dict]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+@dataclass
+class TrainState:
+    """What the epoch loop carries from one epoch to the next (and `last.pt` restores)."""
+
+    epoch: int = 0  # the last finished epoch
+    step: int = 0  # optimizer steps so far
+    best_val: float = math.inf  # on the evaluated epochs' validation samples
+    best_epoch: int = 0  # 0: no epoch validated yet
+    elapsed: float = 0.0
+    best_weights: dict = field(default_factory=dict)
+    best_unsaved: bool = False  # best weights newer than best.pt (written with the next checkpoint)
+    partial_steps: int = 0  # steps of epoch `epoch + 1` already taken (a run stopped mid-epoch)
+    partial_loss: float = 0.0  # their summed loss
+
+
 class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path, events: Optional[TrainingEvents] = None) -> None:
         self.cfg = cfg
@@ -96,6 +114,7 @@ class Trainer:
         if not self.dist.main:
             self.events = TrainingEvents()
         self.ckpt_dir = self.run_dir / "checkpoints"
+        self.checkpoints_written = 0
 
     # ---- setup -------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -178,118 +197,203 @@ class Trainer:
                 "best_epoch": 0, "epochs_run": 0, "message": "zero-shot evaluation of " + str(cfg.init_checkpoint)}
 
     def _fit(self, resume: bool) -> dict:
+        self._setup_optimization()
+        state = TrainState(best_weights=copy.deepcopy(self.model.state_dict()))
+        if resume:
+            self._restore(state)
+        rec = self.cfg.recipe
+        self.stride = self.metrics.step_stride(self.steps_per_epoch * rec.epochs) if self.metrics else 1
+        self.events.start({"mode": self.cfg.mode, "epochs": rec.epochs, "start_epoch": state.epoch + 1,
+                           "steps_per_epoch": self.steps_per_epoch, "n_train": len(self.train), "batch": self.bs,
+                           "params": self.params, "device": str(self.device), "precision": self.cfg.precision,
+                           "world_size": self.dist.world, "val_epochs": len(self.val_plan.epochs),
+                           "val_samples": self.val_plan.samples})
+        stop = None
+        epoch = state.epoch
+        self.last_checkpoint_t = time.monotonic()
+        with StopRequest() as self.stop_request:
+            for epoch in range(state.epoch + 1, rec.epochs + 1):
+                stop = self._run_epoch(epoch, state)
+                if stop is not None:
+                    break
+        if self.metrics:
+            self.metrics.flush()
+        return self._finish(state, epoch, stop)
+
+    def _setup_optimization(self) -> None:
+        """Batch geometry, the (DDP / compiled) training module, optimizer, schedule, validation plan."""
         cfg, rec, dist_info = self.cfg, self.cfg.recipe, self.dist
         n = len(self.train)
-        bs = min(rec.batch_size, n)
-        if bs % dist_info.world:
-            raise UserError(f"batch {bs} does not split over {dist_info.world} processes: choose a multiple")
-        local_bs = bs // dist_info.world
-        steps_per_epoch = n // bs
-        core = self.model
-        model: torch.nn.Module = core
+        self.bs = min(rec.batch_size, n)
+        if self.bs % dist_info.world:
+            raise UserError(f"batch {self.bs} does not split over {dist_info.world} processes: choose a multiple")
+        self.local_bs = self.bs // dist_info.world
+        self.steps_per_epoch = n // self.bs
+        self.train_module: torch.nn.Module = self.model
         if dist_info.active:
-            model = torch.nn.parallel.DistributedDataParallel(
-                core, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+            self.train_module = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         if cfg.compile:
-            model = torch.compile(model)
-        opt = torch.optim.Adam(core.parameters(), lr=rec.lr, weight_decay=rec.weight_decay)
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=rec.epochs, eta_min=0.0) \
+            self.train_module = torch.compile(self.train_module)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=rec.lr, weight_decay=rec.weight_decay)
+        self.sched = torch.optim.lr_scheduler.CosineAnnealingLR(self.opt, T_max=rec.epochs, eta_min=0.0) \
             if rec.schedule == "cosine" else None
+        self.metrics = MetricsLog(self.run_dir) if dist_info.main else None
+        self.val_plan = validation_plan(rec.epochs, n, len(self.val), batch_size=rec.batch_size, share=rec.val_share,
+                                        min_evals=rec.val_min_evals, min_samples=rec.val_min_samples)
+        self.val_epochs = set(self.val_plan.epochs)
+        self.val_seen = self.val if self.val_plan.samples == len(self.val) else \
+            self.val.rows(subset_rows(len(self.val), self.val_plan.samples))
 
-        metrics = MetricsLog(self.run_dir) if dist_info.main else None
-        start_epoch, best_val, best_epoch, elapsed, step = 1, math.inf, 0, 0.0, 0
-        best_state = copy.deepcopy(core.state_dict())
+    def _restore(self, state: TrainState) -> None:
+        """Continue from checkpoints/last.pt (and best.pt) when there is one."""
         last_path = self.ckpt_dir / "last.pt"
-        if resume and last_path.is_file():
-            last = ck.load_checkpoint(last_path)
-            ck.check_compatible(last, last_path, arch=dict(core.arch), layout=cfg.layout, channels=self.channels)
-            core.load_state_dict(last["model"])
-            opt.load_state_dict(last["optimizer"])
-            if sched is not None:
-                sched.load_state_dict(last["scheduler"])
-            best_state = self._best_state_for_resume(best_state)
-            start_epoch, best_val, best_epoch = last["epoch"] + 1, last["best_val_error"], last["best_epoch"]
-            elapsed, step = last["elapsed_s"], last["global_step"]
-            _set_rng_state(last.get("rng"))
-            if metrics:
-                metrics.restore(last.get("metrics_epochs", []), last.get("metrics_steps", []))
-            self.events.message(f"resumed from {last_path} after epoch {last['epoch']}")
-        elif resume:
+        if not last_path.is_file():
             self.events.message(f"no {last_path} yet: starting from the beginning")
+            return
+        last = ck.load_checkpoint(last_path)
+        ck.check_compatible(last, last_path, arch=dict(self.model.arch), layout=self.cfg.layout,
+                            channels=self.channels)
+        self.model.load_state_dict(last["model"])
+        self.opt.load_state_dict(last["optimizer"])
+        if self.sched is not None:
+            self.sched.load_state_dict(last["scheduler"])
+        state.best_weights = self._best_state_for_resume(state.best_weights)
+        state.epoch, state.best_val, state.best_epoch = last["epoch"], last["best_val_error"], last["best_epoch"]
+        state.elapsed, state.step = last["elapsed_s"], last["global_step"]
+        partial = last.get("partial") or {}
+        state.partial_steps, state.partial_loss = partial.get("steps", 0), partial.get("loss_sum", 0.0)
+        _set_rng_state(last.get("rng"))
+        if self.metrics:
+            self.metrics.restore(last.get("metrics_epochs", []), last.get("metrics_steps", []))
+        where = f" and {state.partial_steps} steps of epoch {state.epoch + 1}" if state.partial_steps else ""
+        self.events.message(f"resumed from {last_path} after epoch {last['epoch']}{where}")
 
-        stride = metrics.step_stride(steps_per_epoch * rec.epochs) if metrics else 1
-        self.events.start({"mode": cfg.mode, "epochs": rec.epochs, "start_epoch": start_epoch,
-                           "steps_per_epoch": steps_per_epoch, "n_train": n, "batch": bs, "params": self.params,
-                           "device": str(self.device), "precision": cfg.precision, "world_size": dist_info.world})
-        status, message = "done", None
-        epoch = start_epoch - 1
-        for epoch in range(start_epoch, rec.epochs + 1):
-            t0 = time.perf_counter()
-            model.train()
-            perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
-            loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)
-            for s in range(steps_per_epoch):
-                idx = perm[s * bs + dist_info.rank * local_bs: s * bs + (dist_info.rank + 1) * local_bs]
-                x, y = self.train.batch(idx, self.device)
-                with autocast_for(cfg.precision, self.device):
-                    pred = model(x)
-                loss = (pred.float() - y).pow(2).sum(dim=(1, 2, 3)).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                loss_sum += loss.detach()
-                step += 1
-                recorded = None
-                if step % stride == 0:
-                    recorded = float(loss.detach())  # one host sync per recorded step only
-                    if metrics:
-                        metrics.add_step({"step": step, "epoch": epoch, "loss": recorded})
-                        metrics.maybe_flush()  # a time check; long epochs still show progress
-                self.events.step(epoch, s + 1, recorded)
-                if recorded is not None and not math.isfinite(recorded) and not dist_info.active:
-                    break  # the epoch sum is non-finite too: reported as diverged below
-            train_loss = float(all_reduce_sum(loss_sum, dist_info)) / (steps_per_epoch * dist_info.world)
-            lr = opt.param_groups[0]["lr"]
-            if not math.isfinite(train_loss):
-                status = "diverged"
-                message = (f"training loss became {train_loss} in epoch {epoch} (lr {lr:.3g}): "
-                           "the run diverged; try a lower learning rate")
-                break
-            train_time = time.perf_counter() - t0
-            val_err = evaluate(core, self.val, rec.batch_size, self.device, cfg.precision, dist_info)
+    def _run_epoch(self, epoch: int, state: TrainState) -> Optional[tuple[str, str]]:
+        """Train, validate (on the plan's epochs), checkpoint and log one epoch.
+
+        None, or (status, message) when the run must stop: diverged, or preempted (checkpointed)."""
+        t0 = time.perf_counter()
+        train_loss = self._train_one_epoch(epoch, state)
+        if train_loss is None:
+            state.elapsed += time.perf_counter() - t0
+            self._checkpoint(state)
+            return "preempted", (f"stopped by {self.stop_request.signal_name} in epoch {epoch} after step "
+                                 f"{state.step}: checkpointed; continue with --resume")
+        lr = self.opt.param_groups[0]["lr"]
+        if not math.isfinite(train_loss):
+            return "diverged", (f"training loss became {train_loss} in epoch {epoch} (lr {lr:.3g}): "
+                                "the run diverged; try a lower learning rate")
+        train_time = time.perf_counter() - t0
+        val_err = None
+        if epoch in self.val_epochs:
+            val_err = evaluate(self.model, self.val_seen, self.cfg.recipe.batch_size, self.device,
+                               self.cfg.precision, self.dist)
             if not math.isfinite(val_err):
-                status = "diverged"
-                message = f"validation error became {val_err} in epoch {epoch} (lr {lr:.3g}): the run diverged"
-                break
-            if sched is not None:
-                sched.step()
-            elapsed += time.perf_counter() - t0
-            row = {"epoch": epoch, "train_loss": train_loss, "val_error": val_err, "lr": lr,
-                   "samples_per_s": steps_per_epoch * bs / max(train_time, 1e-9), "time_s": elapsed}
-            if val_err < best_val:
-                best_val, best_epoch = val_err, epoch
-                best_state = copy.deepcopy(core.state_dict())
-                if dist_info.main:
-                    ck.save_checkpoint(self.ckpt_dir / "best.pt",
-                                       {**self._meta(), "model": best_state, "epoch": epoch, "val_error": val_err})
-            if dist_info.main and (epoch % rec.checkpoint_every == 0 or epoch == rec.epochs):
-                ck.save_checkpoint(last_path, {
-                    **self._meta(), "model": core.state_dict(), "epoch": epoch, "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict() if sched is not None else None, "best_val_error": best_val,
-                    "best_epoch": best_epoch, "elapsed_s": elapsed, "global_step": step, "rng": _rng_state(),
-                    "metrics_epochs": list(metrics.epochs) + [row], "metrics_steps": list(metrics.steps)})
-            if metrics:
-                metrics.add_epoch(row)
-            self.events.epoch(row)
-        if metrics:
-            metrics.flush()
-        result = {**self._base_result(), "status": status, "best_val_error": best_val if best_epoch else None,
-                  "best_epoch": best_epoch, "epochs_run": epoch, "elapsed_s": elapsed, "message": message,
-                  "test_error": None}
+                return "diverged", f"validation error became {val_err} in epoch {epoch} (lr {lr:.3g}): the run diverged"
+        if self.sched is not None:
+            self.sched.step()
+        state.epoch = epoch
+        state.elapsed += time.perf_counter() - t0
+        row = {"epoch": epoch, "train_loss": train_loss, "val_error": val_err, "lr": lr,
+               "samples_per_s": self.steps_per_epoch * self.bs / max(train_time, 1e-9), "time_s": state.elapsed}
+        if val_err is not None and val_err < state.best_val:
+            state.best_val, state.best_epoch, state.best_unsaved = val_err, epoch, True
+            state.best_weights = copy.deepcopy(self.model.state_dict())
+        if self.metrics:
+            self.metrics.add_epoch(row)
+        if self._checkpoint_due(epoch):
+            self._checkpoint(state)
+        self.events.epoch(row)
+        return None
+
+    def _train_one_epoch(self, epoch: int, state: TrainState) -> Optional[float]:
+        """One pass over a fresh (seed, epoch) permutation: the mean training loss over all ranks,
+        or None when a stop was requested (the position is kept in `state` for the checkpoint)."""
+        cfg, dist_info, bs, local_bs = self.cfg, self.dist, self.bs, self.local_bs
+        self.train_module.train()
+        perm = torch.randperm(len(self.train), generator=torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch))
+        loss_sum = torch.full((), state.partial_loss, dtype=torch.float64, device=self.device)
+        first, state.partial_steps, state.partial_loss = state.partial_steps, 0, 0.0
+        for s in range(first, self.steps_per_epoch):
+            if self._stop_requested():
+                state.partial_steps, state.partial_loss = s, float(loss_sum)
+                return None
+            idx = perm[s * bs + dist_info.rank * local_bs: s * bs + (dist_info.rank + 1) * local_bs]
+            x, y = self.train.batch(idx, self.device)
+            with autocast_for(cfg.precision, self.device):
+                pred = self.train_module(x)
+            loss = (pred.float() - y).pow(2).sum(dim=(1, 2, 3)).mean()
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            loss_sum += loss.detach()
+            state.step += 1
+            recorded = self._record_step(state.step, epoch, loss)
+            self.events.step(epoch, s + 1, recorded)
+            if recorded is not None and not math.isfinite(recorded) and not dist_info.active:
+                break  # the epoch sum is non-finite too: reported as diverged
+        return float(all_reduce_sum(loss_sum, dist_info)) / (self.steps_per_epoch * dist_info.world)
+
+    def _stop_requested(self) -> bool:
+        """A SIGTERM seen by any rank stops all of them at the same step."""
+        if not self.dist.active:
+            return self.stop_request.requested
+        flag = torch.tensor(int(self.stop_request.requested), device=self.device)
+        return bool(all_reduce_sum(flag, self.dist).item())
+
+    def _record_step(self, step: int, epoch: int, loss: torch.Tensor) -> Optional[float]:
+        if step % self.stride:
+            return None
+        recorded = float(loss.detach())  # one host sync per recorded step only
+        if self.metrics:
+            self.metrics.add_step({"step": step, "epoch": epoch, "loss": recorded})
+            self.metrics.maybe_flush()  # a time check; long epochs still show progress
+        return recorded
+
+    def _checkpoint_due(self, epoch: int) -> bool:
+        rec = self.cfg.recipe
+        return (epoch == rec.epochs or bool(rec.checkpoint_every and epoch % rec.checkpoint_every == 0)
+                or time.monotonic() - self.last_checkpoint_t >= rec.checkpoint_minutes * 60)
+
+    def _checkpoint(self, state: TrainState) -> None:
+        """best.pt (when the best weights changed since it was written), then last.pt: a kill
+        between the two leaves a best.pt newer than last.pt, which the replayed epochs reproduce."""
+        self.last_checkpoint_t = time.monotonic()
+        if not self.dist.main:
+            return
+        if state.best_unsaved:
+            ck.save_checkpoint(self.ckpt_dir / "best.pt", {**self._meta(), "model": state.best_weights,
+                                                           "epoch": state.best_epoch, "val_error": state.best_val})
+            state.best_unsaved = False
+        partial = {"steps": state.partial_steps, "loss_sum": state.partial_loss} if state.partial_steps else None
+        ck.save_checkpoint(self.ckpt_dir / "last.pt", {
+            **self._meta(), "model": self.model.state_dict(), "epoch": state.epoch, "partial": partial,
+            "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict() if self.sched else None,
+            "best_val_error": state.best_val, "best_epoch": state.best_epoch, "elapsed_s": state.elapsed,
+            "global_step": state.step, "rng": _rng_state(), "metrics_epochs": list(self.metrics.epochs),
+            "metrics_steps": list(self.metrics.steps)})
+        self.checkpoints_written += 1
+
+    def _finish(self, state: TrainState, epochs_run: int, stop: Optional[tuple[str, str]]) -> dict:
+        """The result. A finished run reports its best-validation weights: their error on the whole
+        validation split (which picks the learning rate) and on the test split."""
+        status, message = stop or ("done", None)
+        result = {**self._base_result(), "status": status,
+                  "best_val_error": state.best_val if state.best_epoch else None, "best_epoch": state.best_epoch,
+                  "epochs_run": epochs_run if status != "preempted" else state.epoch, "elapsed_s": state.elapsed,
+                  "message": message, "test_error": None, "val_epochs": len(self.val_plan.epochs),
+                  "val_samples": self.val_plan.samples, "checkpoints_written": self.checkpoints_written}
+        if status == "preempted":
+            result["stopped_at"] = {"epoch": state.epoch + 1, "step": state.step,
+                                    "signal": self.stop_request.signal_name}
         if status == "done":
-            core.load_state_dict(best_state)
-            result["test_error"] = evaluate(core, self.test, rec.batch_size, self.device, cfg.precision, dist_info)
+            self.model.load_state_dict(state.best_weights)
+            bs, prec = self.cfg.recipe.batch_size, self.cfg.precision
+            if self.val_seen is not self.val:
+                result["best_val_error"] = evaluate(self.model, self.val, bs, self.device, prec, self.dist)
+            result["test_error"] = evaluate(self.model, self.test, bs, self.device, prec, self.dist)
         else:
             self.events.message(message)
-        barrier(dist_info)
+        barrier(self.dist)
         return result

@@ -8,6 +8,7 @@ so the same spec always expands to the same ids and a rerun finds its finished w
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from sciml_tui.specs.models import Spec, parse_init
 from sciml_tui.specs.names import safe_child
 from sciml_tui.store.records import FINISHED
 
-PLAN_VERSION = 1
+PLAN_VERSION = 2  # 2: validation cadence in the recipe (results differ from every-epoch validation)
 MAX_POINTS = 200_000
 
 
@@ -144,115 +145,140 @@ def _tag(r: RunUnit) -> str:
 
 def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[str]] = None) -> Plan:
     """Expand `spec` (already validated) into units rooted at `workspace`. Writes nothing."""
-    workspace = Path(workspace).absolute()
     names = list(spec.sweeps) if not sweeps else sweeps
     for s in names:
         if s not in spec.sweeps:
             raise UserError(f"{spec_path}: no sweep named {s!r} (it has: {', '.join(spec.sweeps) or 'none'})")
-    spec_hash = stable_hash(spec.model_dump(mode="json"))
-    plan = Plan(spec_path=Path(spec_path), spec_hash=spec_hash, experiment=Path(spec_path).stem,
-                sweeps={s: [] for s in names})
-
-    dsets: dict[str, DatasetUnit] = {}
-
-    def dataset(name: str) -> DatasetUnit:
-        if name not in dsets:
-            d = spec.datasets[name]
-            body = {"system": d.system, "range": list(d.range), "n": d.n, "sizes": d.sizes.model_dump(), "seed": d.seed}
-            h = stable_hash(body)
-            did = f"{name}-{h[:8]}"
-            path = safe_child(workspace / "data", did)
-            dsets[name] = DatasetUnit(name=name, id=did, hash=h, path=path, range=list(d.range), system=d.system,
-                                      n=d.n, sizes=d.sizes.model_dump(), seed=d.seed,
-                                      exists=all((path / f"{k}.h5").exists() for k in ("train", "val", "test")))
-        return dsets[name]
-
-    runs: dict[str, RunUnit] = {}
-    pretrain_by: dict[tuple[str, str], RunUnit] = {}
-
-    def run_unit(rid_prefix: str, body: dict[str, Any], deps: list[str], cfg: RunConfig, **kw: Any) -> RunUnit:
-        h = stable_hash({"v": PLAN_VERSION, "deps": deps, **body})
-        rid = f"{rid_prefix}-{h[:8]}"
-        if rid in runs:
-            return runs[rid]
-        unit = RunUnit(id=rid, hash=h, config=cfg.model_dump(mode="json"),
-                       run_dir=safe_child(workspace / "runs", rid), **kw)
-        runs[rid] = unit
-        return unit
-
-    def pretrain(pname: str, model: str, sweep: str) -> RunUnit:
-        key = (pname, model)
-        if key not in pretrain_by:
-            p = spec.pretrain[pname]
-            if p.data in spec.mixtures:
-                parts = [(dataset(n), w) for n, w in spec.mixtures[p.data].datasets.items()]
-                mixture = p.data
-            else:
-                parts, mixture = [(dataset(p.data), 1.0)], None
-            layout = "union" if len(parts) > 1 else "compact"
-            cfg = RunConfig(mode="pretrain", data=[{"path": str(d.path), "weight": w} for d, w in parts],
-                            layout=layout, n_train=p.n_train, n_val=p.n_val, n_test=p.n_test,
-                            model={"preset": model}, recipe=p.recipe, seed=p.seed)
-            body = _hash_body(cfg, {str(d.path): d.hash for d, _ in parts})
-            pretrain_by[key] = run_unit(f"{pname}-{model}", {"role": "pretrain", "cfg": body},
-                                        [d.hash for d, _ in parts], cfg, sweep=sweep, role="pretrain",
-                                        init="pretrain", model=model, n_train=p.n_train, lr=p.recipe.lr,
-                                        seed=p.seed, parent=None, datasets=[d.id for d, _ in parts],
-                                        mixture=mixture, weights=[w for _, w in parts] if mixture else None)
-        return pretrain_by[key]
-
+    plan = Plan(spec_path=Path(spec_path), spec_hash=stable_hash(spec.model_dump(mode="json")),
+                experiment=Path(spec_path).stem, sweeps={s: [] for s in names})
+    units = _Expander(spec, Path(workspace).absolute())
     points = 0
     for sname in names:
-        sw = spec.sweeps[sname]
-        down = dataset(sw.dataset)
-        inits = [parse_init(i) for i in sw.inits]
-        ids: list[str] = []
-        per_init = {"scratch": len(sw.n_train) * len(sw.lr) * len(sw.seeds), "finetune": len(sw.n_train) * len(sw.lr) * len(sw.seeds), "zeroshot": 1}
-        points += sum(per_init[k] for k, _ in inits) * len(sw.models)
+        points += _point_count(spec, sname)
         if points > MAX_POINTS:
             raise UserError(f"{spec_path}: the sweeps expand to more than {MAX_POINTS} points")
-        for model in sw.models:
-            for kind, ref in inits:
-                parent = pretrain(ref, model, sname) if ref else None
-                if parent is not None and parent.id not in ids:
-                    ids.append(parent.id)
-                layout = parent.config["layout"] if parent else "compact"
-                ckpt = str(parent.run_dir / "checkpoints" / "best.pt") if parent else None
-                common = dict(data=[{"path": str(down.path)}], layout=layout, n_val=sw.n_val, n_test=sw.n_test,
-                              init_checkpoint=ckpt, model={"preset": model})
-                subst = {str(down.path): down.hash}
-                if ckpt:
-                    subst[ckpt] = parent.hash  # type: ignore[union-attr]
-                deps = [down.hash] + ([parent.hash] if parent else [])  # type: ignore[union-attr]
-                if kind == "zeroshot":
-                    cfg = RunConfig(mode="zeroshot", recipe=sw.recipe, **common)
-                    u = run_unit(f"{sname}-zeroshot-{model}", {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps, cfg,
-                                 sweep=sname, role="sweep", init="zeroshot", model=model, n_train=None, lr=None,
-                                 seed=0, parent=parent.id, datasets=[down.id])  # type: ignore[union-attr]
-                    ids.append(u.id)
-                    continue
-                for n in sw.n_train:
-                    for lr in sw.lr:
-                        for seed in sw.seeds:
-                            recipe = sw.recipe.model_copy(update={"lr": lr})
-                            offset = seed if sw.subsets == "per-seed" else 0
-                            cfg = RunConfig(mode=kind, n_train=n, subset_offset=offset, recipe=recipe, seed=seed,
-                                            **common)
-                            u = run_unit(f"{sname}-{kind}-{model}-n{n}-lr{lr:g}-s{seed}",
-                                         {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps, cfg,
-                                         sweep=sname, role="sweep", init=kind, model=model, n_train=n, lr=lr,
-                                         seed=seed, parent=parent.id if parent else None, datasets=[down.id])
-                            ids.append(u.id)
-        plan.sweeps[sname] = ids
-        plan.targets[sname] = sw.target
-    plan.datasets = list(dsets.values())
-    plan.runs = sorted(runs.values(), key=lambda r: r.role != "pretrain")
+        plan.sweeps[sname] = units.sweep(sname)
+        plan.targets[sname] = spec.sweeps[sname].target
+    plan.datasets = list(units.datasets.values())
+    plan.runs = sorted(units.runs.values(), key=lambda r: r.role != "pretrain")
     return plan
 
 
+def _point_count(spec: Spec, sname: str) -> int:
+    sw = spec.sweeps[sname]
+    grid = len(sw.n_train) * len(sw.lr) * len(sw.seeds)
+    per_init = {"scratch": grid, "finetune": grid, "zeroshot": 1}
+    return sum(per_init[kind] for kind, _ in map(parse_init, sw.inits)) * len(sw.models)
+
+
+class _Expander:
+    """Builds the units of one expansion, each once: datasets, pre-training runs, sweep points."""
+
+    def __init__(self, spec: Spec, workspace: Path) -> None:
+        self.spec = spec
+        self.workspace = workspace
+        self.datasets: dict[str, DatasetUnit] = {}
+        self.runs: dict[str, RunUnit] = {}
+        self.pretrains: dict[tuple[str, str], RunUnit] = {}
+
+    def dataset(self, name: str) -> DatasetUnit:
+        if name not in self.datasets:
+            d = self.spec.datasets[name]
+            sizes = d.sizes.model_dump()
+            h = stable_hash({"system": d.system, "range": list(d.range), "n": d.n, "sizes": sizes, "seed": d.seed})
+            did = f"{name}-{h[:8]}"
+            path = safe_child(self.workspace / "data", did)
+            self.datasets[name] = DatasetUnit(
+                name=name, id=did, hash=h, path=path, range=list(d.range), system=d.system, n=d.n, sizes=sizes,
+                seed=d.seed, exists=all((path / f"{k}.h5").exists() for k in ("train", "val", "test")))
+        return self.datasets[name]
+
+    def run_unit(self, rid_prefix: str, body: dict[str, Any], deps: list[str], cfg: RunConfig, **kw: Any) -> RunUnit:
+        h = stable_hash({"v": PLAN_VERSION, "deps": deps, **body})
+        rid = f"{rid_prefix}-{h[:8]}"
+        if rid not in self.runs:
+            self.runs[rid] = RunUnit(id=rid, hash=h, config=cfg.model_dump(mode="json"),
+                                     run_dir=safe_child(self.workspace / "runs", rid), **kw)
+        return self.runs[rid]
+
+    def pretrain(self, pname: str, model: str, sweep: str) -> RunUnit:
+        key = (pname, model)
+        if key not in self.pretrains:
+            p = self.spec.pretrain[pname]
+            if p.data in self.spec.mixtures:
+                parts = [(self.dataset(n), w) for n, w in self.spec.mixtures[p.data].datasets.items()]
+                mixture: Optional[str] = p.data
+            else:
+                parts, mixture = [(self.dataset(p.data), 1.0)], None
+            cfg = RunConfig(mode="pretrain", data=[{"path": str(d.path), "weight": w} for d, w in parts],
+                            layout="union" if len(parts) > 1 else "compact", n_train=p.n_train, n_val=p.n_val,
+                            n_test=p.n_test, model={"preset": model}, recipe=p.recipe, seed=p.seed)
+            body = _hash_body(cfg, {str(d.path): d.hash for d, _ in parts})
+            self.pretrains[key] = self.run_unit(
+                f"{pname}-{model}", {"role": "pretrain", "cfg": body}, [d.hash for d, _ in parts], cfg,
+                sweep=sweep, role="pretrain", init="pretrain", model=model, n_train=p.n_train, lr=p.recipe.lr,
+                seed=p.seed, parent=None, datasets=[d.id for d, _ in parts], mixture=mixture,
+                weights=[w for _, w in parts] if mixture else None)
+        return self.pretrains[key]
+
+    def sweep(self, sname: str) -> list[str]:
+        """The run ids of one sweep: each pre-training it needs (once), then its points."""
+        sw = self.spec.sweeps[sname]
+        self.dataset(sw.dataset)  # the downstream dataset is listed before pre-training data
+        ids: list[str] = []
+        for model in sw.models:
+            for kind, ref in map(parse_init, sw.inits):
+                parent = self.pretrain(ref, model, sname) if ref else None
+                if parent is not None and parent.id not in ids:
+                    ids.append(parent.id)
+                if kind == "zeroshot":
+                    ids.append(self.zeroshot_point(sname, model, parent).id)  # type: ignore[arg-type]
+                else:
+                    ids.extend(u.id for u in self.trained_points(sname, kind, model, parent))
+        return ids
+
+    def _downstream(self, sname: str, model: str, parent: Optional[RunUnit]):
+        """Config fields, path substitutions and dependencies shared by a sweep's points."""
+        sw = self.spec.sweeps[sname]
+        down = self.dataset(sw.dataset)
+        ckpt = str(parent.run_dir / "checkpoints" / "best.pt") if parent else None
+        common = dict(data=[{"path": str(down.path)}], layout=parent.config["layout"] if parent else "compact",
+                      n_val=sw.n_val, n_test=sw.n_test, init_checkpoint=ckpt, model={"preset": model})
+        subst = {str(down.path): down.hash}
+        deps = [down.hash]
+        if parent is not None:
+            subst[str(ckpt)] = parent.hash
+            deps.append(parent.hash)
+        return down, common, subst, deps
+
+    def zeroshot_point(self, sname: str, model: str, parent: RunUnit) -> RunUnit:
+        down, common, subst, deps = self._downstream(sname, model, parent)
+        cfg = RunConfig(mode="zeroshot", recipe=self.spec.sweeps[sname].recipe, **common)
+        return self.run_unit(f"{sname}-zeroshot-{model}", {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps,
+                             cfg, sweep=sname, role="sweep", init="zeroshot", model=model, n_train=None, lr=None,
+                             seed=0, parent=parent.id, datasets=[down.id])
+
+    def trained_points(self, sname: str, kind: str, model: str, parent: Optional[RunUnit]) -> list[RunUnit]:
+        """Scratch or fine-tune points: one per (N, lr, seed)."""
+        sw = self.spec.sweeps[sname]
+        down, common, subst, deps = self._downstream(sname, model, parent)
+        out = []
+        for n, lr, seed in itertools.product(sw.n_train, sw.lr, sw.seeds):
+            recipe = sw.recipe.model_copy(update={"lr": lr})
+            offset = seed if sw.subsets == "per-seed" else 0
+            cfg = RunConfig(mode=kind, n_train=n, subset_offset=offset, recipe=recipe, seed=seed, **common)
+            out.append(self.run_unit(f"{sname}-{kind}-{model}-n{n}-lr{lr:g}-s{seed}",
+                                     {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps, cfg,
+                                     sweep=sname, role="sweep", init=kind, model=model, n_train=n, lr=lr,
+                                     seed=seed, parent=parent.id if parent else None, datasets=[down.id]))
+        return out
+
+
 def _hash_body(cfg: RunConfig, subst: dict[str, str]) -> dict[str, Any]:
-    """The config as hashed: paths replaced by content hashes, launch-time fields dropped."""
-    body = cfg.model_dump(mode="json", exclude={"device", "threads"})
+    """The config as hashed: paths replaced by content hashes, launch-time fields (device,
+    threads, checkpoint cadence: a resume is exact from any checkpoint) dropped."""
+    body = cfg.model_dump(mode="json", exclude={"device": True, "threads": True,
+                                                 "recipe": {"checkpoint_minutes", "checkpoint_every"}})
     if not body.get("subset_offset"):
         body.pop("subset_offset", None)  # the default keeps the ids runs had before the field existed
     for d in body["data"]:

@@ -21,7 +21,7 @@ def _env():
 
 
 def test_resume_after_sigkill_ends_like_an_uninterrupted_run(poisson_data, tmp_path):
-    cfg = base_config(poisson_data, mode="pretrain", recipe={"epochs": 80, "batch_size": 4},
+    cfg = base_config(poisson_data, mode="pretrain", recipe={"epochs": 80, "batch_size": 4, "checkpoint_every": 1},
                       model={"width": 8, "modes": 4})
     ref = run_in_dir(write_run(tmp_path / "ref", cfg))
     assert ref["status"] == "done"

@@ -192,24 +192,21 @@ def _crossings(res: dict, model: str, curves: Sequence[dict]) -> list[tuple[dict
     return out
 
 
-def draw_error_panel(ax: Any, res: dict, model: str, *, band: bool = False, title: Optional[str] = None,
-                     labels: Optional[dict[int, str]] = None) -> None:
+def draw_error_panel(ax: Any, res: dict, model: str, *, band: bool = False, title: Optional[str] = None) -> None:
     """One model's error-vs-N panel: curves with seed spread, fits, zero-shot levels, the target
-    and where each curve reaches it; every line in the legend, its title explaining the spread.
-    `labels` renames curves (by position among the model's curves)."""
+    and where each curve reaches it; every line in the legend, its title explaining the spread."""
     cs = [c for c in curves_of(res, model) if c["points"]]
     styles = curve_styles(cs)
     ns = [p["n"] for c in cs if c["init"] != "zeroshot" for p in c["points"]]
-    names = {i: (labels or {}).get(i, c["label"]) for i, c in enumerate(cs)}
     handles: list[Any] = []
     for i, c in enumerate(cs):
         if c["init"] != "zeroshot":
-            handles += _draw_curve(ax, c, styles[i], band, names[i])
+            handles += _draw_curve(ax, c, styles[i], band, c["label"])
     for i, c in enumerate(cs):
         if c["init"] == "zeroshot" and ns:
             p = c["points"][0]
             handles.append(ax.axhline(p["error"], color=styles[i]["color"], ls=ZEROSHOT_LS, lw=1.3,
-                                      label=f"{names[i]} (no downstream training): {p['error']:.3g}"))
+                                      label=f"{c['label']} (no downstream training): {p['error']:.3g}"))
     handles.append(ax.axhline(res["target"], color="black", ls=TARGET_LS, lw=1.2,
                               label=f"target {fmt_target(res['target'])}"))
     for c, n, text in _crossings(res, model, cs):
@@ -255,18 +252,21 @@ def build_error_figure(res: dict, *, band: bool = False) -> Any:
     return fig
 
 
-def save_figure(fig: Any, path: str | Path) -> Path:
-    """Write `fig` atomically as .png (PNG_DPI) or .svg (text kept as text), then close it."""
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in PLOT_SUFFIXES:
-        raise UserError(f"plot file {path} must end in .png or .svg")
+def save_figure(fig: Any, *paths: str | Path) -> Path:
+    """Write `fig` atomically to each path, .png (PNG_DPI) or .svg (text kept as text), then
+    close it; returns the first path."""
+    out = [Path(p) for p in paths]
+    for path in out:
+        if path.suffix.lower() not in PLOT_SUFFIXES:
+            raise UserError(f"plot file {path} must end in .png or .svg")
     plt = pyplot()
     try:
-        with plt.rc_context(RC), atomic_path(path) as tmp:
-            # Fixed metadata keeps SVG output byte-stable between runs (no creation date).
-            fig.savefig(tmp, format=suffix[1:], dpi=PNG_DPI, bbox_inches="tight",
-                        metadata={"Date": None} if suffix == ".svg" else {})
+        for path in out:
+            suffix = path.suffix.lower()
+            with plt.rc_context(RC), atomic_path(path) as tmp:
+                # Fixed metadata keeps SVG output byte-stable between runs (no creation date).
+                fig.savefig(tmp, format=suffix[1:], dpi=PNG_DPI, bbox_inches="tight",
+                            metadata={"Date": None} if suffix == ".svg" else {})
     finally:
         plt.close(fig)
-    return path
+    return out[0]

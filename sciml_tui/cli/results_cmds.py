@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from sciml_tui.cli.app import app
-from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, print_results, require_sweep
+from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, print_json, print_results, require_sweep
 from sciml_tui.errors import UserError
 
 
@@ -71,3 +71,43 @@ def results_cmd(
     if plot is not None:
         export_plot(res, plot)
         typer.echo(f"wrote {plot}", err=data_on_stdout)
+
+
+@app.command("report", examples=[
+    "sciml report quickstart --out reports/quickstart",
+    "sciml report ood-1-2.5 ood-2.5-7.5 ood-5-10 ood-10-20 --out reports/ood",
+    "sciml report mix-poisson mix-advdiff mix-helmholtz --out reports/mixture --json",
+])
+def report_cmd(
+    sweeps: Annotated[list[str], typer.Argument(help="Sweep names (see `sciml status`).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write the report into (created).",
+                                      show_default=False)],
+    workspace: WorkspaceOpt = Path("."),
+    json_out: JsonOpt = False,
+    target: Annotated[Optional[float], typer.Option(
+        "--target", help="Target test error eps for every sweep (default: each sweep's own `target`, "
+                         "else 1e-2).", show_default=False)] = None,
+) -> None:
+    """A self-contained report of one or more sweeps: report.md, report.html (figures embedded),
+    figures/*.svg|png and results.json.
+
+    Error vs N per sweep with seed bands and power-law fits; the data-efficiency factor against
+    model size, physics shift, and mixture vs single-system pre-training where the sweeps cover
+    them; the tables, warnings and methods (grid, seeds, recipe, data, hardware, time).
+    """
+    from sciml_tui.results.report import write_report
+    from sciml_tui.results.report_inputs import load_report_input
+    from sciml_tui.store import WorkspaceStore
+
+    if target is not None and not (math.isfinite(target) and target > 0):
+        raise UserError(f"--target must be a positive number, got {target:g}")
+    if len(set(sweeps)) != len(sweeps):
+        raise UserError("a sweep is named twice; name each sweep once")
+    ws = WorkspaceStore(workspace)
+    inputs = [load_report_input(ws, name, require_sweep(ws, name), target) for name in sweeps]
+    written = write_report(inputs, out)
+    if json_out:
+        print_json(written)
+    else:
+        typer.echo(f"wrote {out / 'report.html'} and {out / 'report.md'} "
+                   f"({len(written['figures'])} figures in {out / 'figures'}, data in {out / 'results.json'})")

@@ -185,7 +185,7 @@ def caveat_lines(res: dict) -> list[str]:
     return [res["legend"]] + ["warning: " + w["text"] for w in res["warnings"]]
 
 
-def _factor_text(factor: Optional[float], bound: Optional[str] = None) -> str:
+def factor_text(factor: Optional[float], bound: Optional[str] = None) -> str:
     if factor is None:
         return "-"
     return {"lower": ">= ", "upper": "<= "}.get(bound or "", "") + f"{factor:.3g}x"
@@ -250,15 +250,15 @@ def factor_table(res: dict, model: str) -> tuple[list[str], list[list[str]]]:
     rows = []
     for tab in tables:
         for r in tab["rows"]:
-            ci = _ci_cell(r["ci"])
+            ci = ci_cell(r["ci"])
             rows.append(([str(tab["source"])] if several else []) + [
                 fmt_target(r["target"]) + (" (chosen)" if r["requested"] else ""),
-                _factor_text(r["factor"], r["bound"]), ci,
+                factor_text(r["factor"], r["bound"]), ci,
                 _n_text(r["n_finetune"], r["finetune_status"]), _n_text(r["n_scratch"], r["scratch_status"])])
     return headers, rows
 
 
-def _ci_cell(ci: Optional[list]) -> str:
+def ci_cell(ci: Optional[list]) -> str:
     """'4.4-13x', '>= 5.3x' (unbounded above), '<= 2x' (unbounded below), '-' (none)."""
     if ci is None or ci == [None, None]:
         return "-"

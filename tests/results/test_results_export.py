@@ -13,6 +13,7 @@ from results_records import power_law_runs, rec
 from sciml_tui.errors import UserError
 from sciml_tui.results import (curve_series, efficiency_line, export_csv, export_json, export_plot, fmt_lr,
                                sweep_results, table, to_csv)
+from sciml_tui.results.figures import build_error_figure
 from sciml_tui.results.render import render_results
 
 NS = [8, 16, 32, 64, 128]
@@ -152,3 +153,88 @@ def test_dashboard_table_uses_the_cli_cells():
     assert rows == [("8", ["8", "0.200*"]), ("16", ["16", "(queued)"]), ("z-tiny-None", ["zero-shot", "(queued)"])]
     _, cli_rows = table(res, "tiny")
     assert cli_rows[0][1] == "0.200 (lr 2.5e-4) +"
+
+
+def _png_size_and_dpi(data: bytes) -> tuple[int, int, float]:
+    """Width, height (IHDR) and dpi (pHYs, pixels per metre) read from the PNG file itself."""
+    import struct
+
+    width, height = struct.unpack(">II", data[16:24])
+    at = data.index(b"pHYs")
+    ppm_x, _ppm_y, unit = struct.unpack(">IIB", data[at + 4:at + 13])
+    assert unit == 1  # metres
+    return width, height, ppm_x * 0.0254
+
+
+def test_png_is_large_and_at_least_150_dpi(res, tmp_path):
+    width, height, dpi = _png_size_and_dpi(export_plot(res, tmp_path / "p.png").read_bytes())
+    assert dpi >= 150
+    assert width >= 1000 and height >= 800
+
+
+def _labelled_log_ticks(axis) -> list[str]:
+    labels = [t.get_text() for t in axis.get_ticklabels() if t.get_text()]
+    lo, hi = sorted(axis.get_view_interval())
+    return [text for text, v in zip(labels, axis.get_ticklocs()) if lo <= v <= hi]
+
+
+@pytest.mark.parametrize("a,b", [(0.5, -0.05), (0.5, -0.5), (1.0, -1.5)])
+def test_log_axes_show_several_labelled_ticks(tmp_path, a, b):
+    # a=0.5, b=-0.05: the errors span 0.39..0.45, well under a decade
+    runs = power_law_runs(a, b, "scratch", NS) + power_law_runs(a / 2, b, "finetune", NS)
+    fig = build_error_figure(sweep_results(runs, "s", target=a * 128 ** b))
+    ax = fig.axes[0]
+    assert len(_labelled_log_ticks(ax.yaxis)) >= 3
+    assert _labelled_log_ticks(ax.xaxis) == ["8", "16", "32", "64", "128"]
+
+
+def test_log_ticks_choose_round_values():
+    from sciml_tui.results.figures import log_ticks, pow2_ticks
+
+    assert log_ticks(1e-4, 1.0) == [1e-4, 1e-3, 1e-2, 1e-1, 1.0]
+    assert log_ticks(0.15, 0.9) == [0.2, 0.3, 0.5, 0.7]
+    assert len(log_ticks(0.40, 0.45)) >= 3
+    assert pow2_ticks(8, 32768) == [8, 32, 128, 512, 2048, 8192, 32768]
+
+
+def test_svg_keeps_tick_labels_as_text(res, tmp_path):
+    import re
+
+    svg = export_plot(res, tmp_path / "p.svg").read_text()
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert {"8", "16", "128"} <= set(texts)
+    assert "0.1" in texts and "target 0.1" in texts
+    assert any(t.startswith("error bars: mean ± sample std over 2 seeds") for t in texts)
+
+
+def test_every_line_has_a_legend_entry(res):
+    fig = build_error_figure(res)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [
+        "scratch", "scratch fit: 0.5·N^-0.50",
+        "fine-tuned", "fine-tuned fit: 0.0525·N^-0.50",
+        "zero-shot (no downstream training): 0.2",
+        "target 0.1",
+        "scratch reaches 0.1 at N ≈ 25", "fine-tuned reaches 0.1 at N ≤ 8"]
+    assert ax.get_legend().get_title().get_text() == "error bars: mean ± sample std over 2 seeds"
+    # every drawn line is in the legend: 2 curves, 2 fits, zero-shot, target, 2 crossings
+    drawn = [a.get_label() for a in (*ax.get_lines(), *ax.containers) if not a.get_label().startswith("_")]
+    assert sorted(drawn) == sorted(labels)
+
+
+def test_inits_differ_in_marker_and_line_style_without_colour(res, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    ax = build_error_figure(res).axes[0]
+    by_label = {c.get_label(): c.lines[0] for c in ax.containers}
+    scratch, fine = by_label["scratch"], by_label["fine-tuned"]
+    assert scratch.get_marker() != fine.get_marker()
+    assert scratch.get_linestyle() != fine.get_linestyle()
+    colours = {ln.get_color() for ln in ax.get_lines()}
+    assert all(c.startswith("#") and c[1:3] == c[3:5] == c[5:7] or c in ("black", "k") for c in colours)
+
+
+def test_band_figure_shades_the_seed_spread(res):
+    ax = build_error_figure(res, band=True).axes[0]
+    assert ax.get_legend().get_title().get_text().startswith("shaded band: mean ± sample std")
+    assert len(ax.collections) >= 2  # one band per curve

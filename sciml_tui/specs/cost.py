@@ -32,9 +32,11 @@ def validations_per_run(epochs: int) -> int:
     return epochs
 
 
-def checkpoint_writes(epochs: int, checkpoint_every: int) -> tuple[int, int]:
+def checkpoint_writes(epochs: int, checkpoint_every: Optional[int]) -> tuple[int, int]:
     """(best.pt writes at most, last.pt writes): best whenever validation improves (at most
-    every validation), last every `checkpoint_every` epochs and at the end."""
+    every validation), last every `checkpoint_every` epochs (when set) and at the end."""
+    if not checkpoint_every:
+        return validations_per_run(epochs), 1
     last = epochs // checkpoint_every + (1 if epochs % checkpoint_every else 0)
     return validations_per_run(epochs), last
 
@@ -69,7 +71,7 @@ class RunWork:
     n_val: int
     n_test: int
     eval_batch: int
-    checkpoint_every: int = 1
+    checkpoint_every: Optional[int] = None
 
     @property
     def key(self) -> str:
@@ -132,7 +134,7 @@ def run_work(run: Any, datasets: dict[str, Any]) -> RunWork:
                    batch=max(1, min(int(rec["batch_size"]), n_train or 1)), epochs=0 if zeroshot else int(rec["epochs"]),
                    n_val=n_val, n_test=int(cfg.get("n_test") or _pool(units, "test")),
                    eval_batch=max(1, min(int(rec["batch_size"]), n_val)),
-                   checkpoint_every=int(rec.get("checkpoint_every", 1)))
+                   checkpoint_every=rec.get("checkpoint_every"))
 
 
 def dataset_bytes(system: str, grid: int, count: int) -> int:

@@ -54,10 +54,13 @@ def test_cadence_rules_count_validations_and_checkpoint_writes():
 
 def test_checkpoint_bytes_are_weights_plus_adam_state():
     work = cost.RunWork(id="r", role="sweep", model="fno-1m", width=32, modes=8, layers=4, in_channels=4,
-                        grid=64, n_train=64, batch=32, epochs=5, n_val=8, n_test=8, eval_batch=8)
+                        grid=64, n_train=64, batch=32, epochs=5, n_val=8, n_test=8, eval_batch=8,
+                        checkpoint_every=1)
     keep, written = work.checkpoint_bytes()
     assert keep == 16 * work.params  # best.pt weights + last.pt weights and two Adam moments
     assert written == 5 * 4 * work.params + 5 * 12 * work.params
+    by_clock = cost.RunWork(**{**work.__dict__, "checkpoint_every": None})  # the default: last.pt at the end
+    assert by_clock.checkpoint_bytes()[1] == 5 * 4 * work.params + 1 * 12 * work.params
     zeroshot = cost.RunWork(**{**work.__dict__, "epochs": 0, "n_train": 0})
     assert zeroshot.checkpoint_bytes() == (0, 0)
 

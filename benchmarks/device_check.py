@@ -159,7 +159,8 @@ def _dataset(root: Path, name: str, grid: int, pool: int, val: int, test: int, l
 
 def warm_section(cfg: dict, work: Path) -> dict:
     from sciml_tui.learning.config import RunConfig
-    from sciml_tui.learning.run import run_in_dir, write_config
+    from sciml_tui.learning.run import run_in_dir
+    from sciml_tui.rundir import RunDir
 
     c = cfg["warm"]
     data = _dataset(work, "warm", c["grid"], c["n_train"], 32, 32, 1.0, 5.0, 7)
@@ -167,7 +168,7 @@ def warm_section(cfg: dict, work: Path) -> dict:
                    recipe={"epochs": c["epochs"], "batch_size": 128}, device=cfg["device"])
     dirs = [work / "runs" / f"warm-{k}" for k in ("cold", "warm1", "warm2")]
     for d in dirs:
-        write_config(d, rc)
+        RunDir(d).write_config(rc.model_dump(mode="json"))
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sciml_tui.learning.entry", str(dirs[0])], env=_env(), check=True,
                    capture_output=True, timeout=300)

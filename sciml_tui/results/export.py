@@ -16,9 +16,10 @@ from sciml_tui.atomic import write_text
 from sciml_tui.errors import UserError
 from sciml_tui.results.caveats import CSV_CAVEAT_COLUMNS, csv_caveat_cells
 from sciml_tui.results.figures import PLOT_SUFFIXES, build_error_figure, save_figure
+from sciml_tui.store.status import worse_than_zero
 
 CSV_COLUMNS = ("sweep", "model", "init", "source", "n", "error", "error_std", "seeds", "lr",
-               "val_error", "failed", "diverged", "errors", *CSV_CAVEAT_COLUMNS)
+               "val_error", "failed", "diverged", "errors", *CSV_CAVEAT_COLUMNS, "worse_than_zero")
 
 
 def _cell(v: Any) -> str:
@@ -31,7 +32,8 @@ def _cell(v: Any) -> str:
 
 def to_csv(res: dict) -> str:
     """One row per point (zero-shot: one row with an empty `n`); `errors` per seed, ';'-joined;
-    then the caveat columns (see `caveats.csv_caveat_cells`)."""
+    then the caveat columns (see `caveats.csv_caveat_cells`) and `worse_than_zero` (true when
+    the error is above 1)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -42,7 +44,7 @@ def to_csv(res: dict) -> str:
                         _cell(p["seeds"]), _cell(p["lr"]), _cell(p.get("val_error")),
                         _cell(p.get("failed", 0)), _cell(p.get("diverged", 0)),
                         ";".join(repr(float(e)) for e in p.get("errors", [])),
-                        *csv_caveat_cells(res, c, p)])
+                        *csv_caveat_cells(res, c, p), "true" if worse_than_zero(p["error"]) else "false"])
     return buf.getvalue()
 
 

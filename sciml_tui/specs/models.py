@@ -26,6 +26,7 @@ are checked by `sciml_tui.specs.loader`, which reports every problem with its li
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -95,6 +96,24 @@ class PretrainSpec(_Strict):
         return [self.model or "tiny"]
 
 
+class NotifySpec(_Strict):
+    """Alerts of a sweep (`sciml_tui/launch/notify.py`): a command gets each event as JSON on
+    stdin, a webhook gets it as a POST body."""
+
+    command: Optional[list[Annotated[str, StringConstraints(min_length=1)]]] = Field(None, min_length=1)
+    webhook: Optional[str] = None  # an http:// or https:// URL
+    # which events (the key is not `on`: YAML reads a bare `on` as the boolean true)
+    events: list[Literal["finished", "failed", "diverged"]] = Field(["finished", "failed", "diverged"], min_length=1)
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("webhook")
+    @classmethod
+    def _url(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not re.fullmatch(r"https?://\S+", v):
+            raise ValueError(f"webhook must be an http:// or https:// URL, got {v!r}")
+        return v
+
+
 class SweepSpec(_Strict):
     dataset: Name
     n_train: list[Annotated[int, Field(ge=1, le=MAX_SPLIT)]] = Field(min_length=1, max_length=64)
@@ -111,6 +130,7 @@ class SweepSpec(_Strict):
     # per-seed: seed s trains on the strided subset shifted by s, so the spread over seeds
     # includes which N examples were drawn; fixed: every seed sees the seed study's subset
     subsets: Literal["per-seed", "fixed"] = "per-seed"
+    notify: Optional[NotifySpec] = None  # alerts when the sweep finishes, a run fails or diverges
 
 
 class Spec(_Strict):

@@ -87,6 +87,7 @@ class Plan:
     experiment: str
     sweeps: dict[str, list[str]]
     targets: dict[str, float] = field(default_factory=dict)
+    notify: dict[str, Optional[dict[str, Any]]] = field(default_factory=dict)  # sweep -> its alerts
     datasets: list[DatasetUnit] = field(default_factory=list)
     runs: list[RunUnit] = field(default_factory=list)  # pre-training first, then points
     cost: Optional[Any] = None  # a specs.cost.CostEstimate, attached by whoever knows the device
@@ -159,6 +160,8 @@ def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[s
             raise UserError(f"{spec_path}: the sweeps expand to more than {MAX_POINTS} points")
         plan.sweeps[sname] = units.sweep(sname)
         plan.targets[sname] = spec.sweeps[sname].target
+        notify = spec.sweeps[sname].notify
+        plan.notify[sname] = notify.model_dump(mode="json") if notify is not None else None
     plan.datasets = list(units.datasets.values())
     plan.runs = sorted(units.runs.values(), key=lambda r: r.role != "pretrain")
     return plan

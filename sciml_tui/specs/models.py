@@ -27,11 +27,11 @@ are checked by `sciml_tui.specs.loader`, which reports every problem with its li
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from sciml_tui.learning.config import RecipeConfig
+from sciml_tui.learning.config import DatasetRef, ModelConfig, RecipeConfig, RunConfig
 from sciml_tui.learning.presets import PRESETS  # noqa: F401  (re-exported: specs.PRESETS)
 from sciml_tui.physics.limits import MAX_N, MAX_SPLIT, MIN_N, grid_problem
 from sciml_tui.specs.names import NAME_PATTERN
@@ -138,6 +138,20 @@ class Spec(_Strict):
     mixtures: dict[Name, MixtureSpec] = Field(default_factory=dict, max_length=256)
     pretrain: dict[Name, PretrainSpec] = Field(default_factory=dict, max_length=256)
     sweeps: dict[Name, SweepSpec] = Field(default_factory=dict, max_length=256)
+
+
+class TrainSpec(RunConfig):
+    """A `sciml train` config: one run in the spec files' words. `data` names datasets recorded
+    in the workspace (name or id) or dataset folders, one, a list (a mixture), or a mapping of
+    them to weights; `model` is a preset name (or width/modes). Resolved by
+    `sciml_tui.specs.train_config` into a `RunConfig` through `learning.config.run_config_for`."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    data: Union[str, list[Union[str, DatasetRef]], dict[str, Annotated[float, Field(gt=0)]]]  # type: ignore[assignment]
+    model: Union[str, ModelConfig, None] = None  # type: ignore[assignment]  # None: tiny, or the checkpoint's
+
+    def _check(self) -> "TrainSpec":  # the resolved RunConfig checks mode, init and layout
+        return self
 
 
 def parse_init(item: Any) -> tuple[str, Optional[str]]:

@@ -22,6 +22,7 @@ CONFIG_FILE = "config.yaml"
 LAUNCH_FILE = "launch.json"
 METRICS_FILE = "metrics.json"
 RESULT_FILE = "result.json"
+PROVENANCE_FILE = "provenance.json"  # versions, device, host, dataset hashes, git state
 PREEMPTED_FILE = "preempted.json"  # instead of result.json when SIGTERM stopped the run (resumable)
 TRAIN_LOG = "train.log"
 STDOUT_LOG = "stdout.log"  # the process's captured output (launchers append to it)
@@ -81,6 +82,13 @@ class RunDir:
 
     def launched(self) -> bool:
         return self.file(LAUNCH_FILE).exists()
+
+    # -- provenance (written once at the start of each attempt) --------------------------------
+    def provenance(self) -> Optional[dict[str, Any]]:
+        return read_json_object(self.file(PROVENANCE_FILE))
+
+    def write_provenance(self, info: dict[str, Any]) -> None:
+        write_json(self.file(PROVENANCE_FILE), info)
 
     # -- result ----------------------------------------------------------------------------
     def result(self) -> Optional[dict[str, Any]]:

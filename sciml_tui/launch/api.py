@@ -70,7 +70,7 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
             cur = tx.get("sweeps", name) or {}
             tx.upsert("sweeps", {"name": name, "experiment": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                  "created_at": cur.get("created_at", now), "run_ids": ids,
-                                 "target": plan.targets.get(name, 1e-2),
+                                 "target": plan.targets.get(name, 1e-2), "notify": plan.notify.get(name),
                                  "state": cur.get("state") or SweepState.PLANNED})
         for r in plan.runs:
             rec = r.record()

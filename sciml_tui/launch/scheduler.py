@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from sciml_tui.launch.backend import LAUNCHES, Handle, LocalBackend, Slot, make_slots
+from sciml_tui.launch.notify import Notifier, with_notifier
 from sciml_tui.launch.sweeps import (Event, claim_sweeps, generate_datasets, missing_dataset, no_event,
                                      settle_sweeps, state_counts, sweep_queue)
 from sciml_tui.rundir import RunDir
@@ -32,7 +33,8 @@ class Scheduler:
         self.backend = backend or LocalBackend()
         self.slots = slots or make_slots()
         self.poll_s = poll_s
-        self.emit = on_event or no_event
+        self.notifier = Notifier(ws, sweeps)  # alerts the sweeps' `notify` hooks ask for
+        self.emit = with_notifier(self.notifier, on_event or no_event)
         self.stop = False
         self.handles: dict[str, Handle] = {}
         self.elsewhere: set[str] = set()  # runs another scheduler started (shared pre-training)
@@ -63,6 +65,8 @@ class Scheduler:
         finally:
             me = os.getpid()
             settle_sweeps(self.ws, self.sweeps, lambda rec: rec.get("scheduler_pid") == me, stopped=self.stop)
+            self.notifier.settled()
+            self.notifier.flush()
 
     def _run(self) -> dict[str, int]:
         runs = sweep_queue(self.ws, self.sweeps)

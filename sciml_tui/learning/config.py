@@ -6,7 +6,7 @@ This is the contract between the sweep planner (which writes it), the training e
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,3 +73,14 @@ class RunConfig(_Strict):
         if len(self.data) > 1 and self.layout != "union":
             raise ValueError("a mixture of several datasets needs layout: union")
         return self
+
+
+def run_config_for(mode: Mode, parts: list[tuple[str, float]], model: Union[str, dict, None] = None,
+                   **fields: Any) -> RunConfig:
+    """The one assembly of a run config from dataset folders with weights and a model preset name
+    (or architecture): the sweep planner and `sciml train` both build their runs here. Several
+    datasets are a mixture, in the union layout unless `layout` is given."""
+    fields.setdefault("layout", "union" if len(parts) > 1 else "compact")
+    if model is not None:
+        fields["model"] = {"preset": model} if isinstance(model, str) else model
+    return RunConfig(mode=mode, data=[{"path": p, "weight": w} for p, w in parts], **fields)

@@ -13,6 +13,7 @@ from typing import Optional
 from sciml_tui.results.stats import is_number
 from sciml_tui.results.text import fmt_lr, fmt_n, fmt_target, models
 from sciml_tui.results.uncertainty import LEVEL, METHOD, RESAMPLES, seed_uncertainty
+from sciml_tui.store.status import worse_than_zero
 
 LATE_FRACTION = 0.9  # a best epoch after 90% of the epochs run is "in the last 10%"
 MIN_SEEDS = 3
@@ -50,6 +51,7 @@ def mark_points(res: dict) -> None:
         for p in c["points"]:
             p["lr_at_edge"] = _lr_at_edge(p) if c["init"] != "zeroshot" else None
             p["late_best_epoch"] = _late_best_epoch(p) if c["init"] != "zeroshot" else None
+            p["worse_than_zero"] = worse_than_zero(p["error"])
 
 
 def _who(model: str, source: Optional[str], label: Optional[str] = None) -> str:

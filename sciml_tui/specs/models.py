@@ -26,11 +26,12 @@ are checked by `sciml_tui.specs.loader`, which reports every problem with its li
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Optional
+import re
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from sciml_tui.learning.config import RecipeConfig
+from sciml_tui.learning.config import DatasetRef, ModelConfig, RecipeConfig, RunConfig
 from sciml_tui.learning.presets import PRESETS  # noqa: F401  (re-exported: specs.PRESETS)
 from sciml_tui.physics.limits import MAX_N, MAX_SPLIT, MIN_N, grid_problem
 from sciml_tui.specs.names import NAME_PATTERN
@@ -95,6 +96,24 @@ class PretrainSpec(_Strict):
         return [self.model or "tiny"]
 
 
+class NotifySpec(_Strict):
+    """Alerts of a sweep (`sciml_tui/launch/notify.py`): a command gets each event as JSON on
+    stdin, a webhook gets it as a POST body."""
+
+    command: Optional[list[Annotated[str, StringConstraints(min_length=1)]]] = Field(None, min_length=1)
+    webhook: Optional[str] = None  # an http:// or https:// URL
+    # which events (the key is not `on`: YAML reads a bare `on` as the boolean true)
+    events: list[Literal["finished", "failed", "diverged"]] = Field(["finished", "failed", "diverged"], min_length=1)
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @field_validator("webhook")
+    @classmethod
+    def _url(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not re.fullmatch(r"https?://\S+", v):
+            raise ValueError(f"webhook must be an http:// or https:// URL, got {v!r}")
+        return v
+
+
 class SweepSpec(_Strict):
     dataset: Name
     n_train: list[Annotated[int, Field(ge=1, le=MAX_SPLIT)]] = Field(min_length=1, max_length=64)
@@ -111,6 +130,7 @@ class SweepSpec(_Strict):
     # per-seed: seed s trains on the strided subset shifted by s, so the spread over seeds
     # includes which N examples were drawn; fixed: every seed sees the seed study's subset
     subsets: Literal["per-seed", "fixed"] = "per-seed"
+    notify: Optional[NotifySpec] = None  # alerts when the sweep finishes, a run fails or diverges
 
 
 class Spec(_Strict):
@@ -118,6 +138,20 @@ class Spec(_Strict):
     mixtures: dict[Name, MixtureSpec] = Field(default_factory=dict, max_length=256)
     pretrain: dict[Name, PretrainSpec] = Field(default_factory=dict, max_length=256)
     sweeps: dict[Name, SweepSpec] = Field(default_factory=dict, max_length=256)
+
+
+class TrainSpec(RunConfig):
+    """A `sciml train` config: one run in the spec files' words. `data` names datasets recorded
+    in the workspace (name or id) or dataset folders, one, a list (a mixture), or a mapping of
+    them to weights; `model` is a preset name (or width/modes). Resolved by
+    `sciml_tui.specs.train_config` into a `RunConfig` through `learning.config.run_config_for`."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    data: Union[str, list[Union[str, DatasetRef]], dict[str, Annotated[float, Field(gt=0)]]]  # type: ignore[assignment]
+    model: Union[str, ModelConfig, None] = None  # type: ignore[assignment]  # None: tiny, or the checkpoint's
+
+    def _check(self) -> "TrainSpec":  # the resolved RunConfig checks mode, init and layout
+        return self
 
 
 def parse_init(item: Any) -> tuple[str, Optional[str]]:

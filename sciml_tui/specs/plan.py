@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from sciml_tui.errors import UserError
-from sciml_tui.learning.config import RunConfig
+from sciml_tui.learning.config import RunConfig, run_config_for
 from sciml_tui.specs.loader import load_spec
 from sciml_tui.specs.models import Spec, parse_init
 from sciml_tui.specs.names import safe_child
@@ -87,6 +87,7 @@ class Plan:
     experiment: str
     sweeps: dict[str, list[str]]
     targets: dict[str, float] = field(default_factory=dict)
+    notify: dict[str, Optional[dict[str, Any]]] = field(default_factory=dict)  # sweep -> its alerts
     datasets: list[DatasetUnit] = field(default_factory=list)
     runs: list[RunUnit] = field(default_factory=list)  # pre-training first, then points
     cost: Optional[Any] = None  # a specs.cost.CostEstimate, attached by whoever knows the device
@@ -159,6 +160,8 @@ def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[s
             raise UserError(f"{spec_path}: the sweeps expand to more than {MAX_POINTS} points")
         plan.sweeps[sname] = units.sweep(sname)
         plan.targets[sname] = spec.sweeps[sname].target
+        notify = spec.sweeps[sname].notify
+        plan.notify[sname] = notify.model_dump(mode="json") if notify is not None else None
     plan.datasets = list(units.datasets.values())
     plan.runs = sorted(units.runs.values(), key=lambda r: r.role != "pretrain")
     return plan
@@ -210,9 +213,8 @@ class _Expander:
                 mixture: Optional[str] = p.data
             else:
                 parts, mixture = [(self.dataset(p.data), 1.0)], None
-            cfg = RunConfig(mode="pretrain", data=[{"path": str(d.path), "weight": w} for d, w in parts],
-                            layout="union" if len(parts) > 1 else "compact", n_train=p.n_train, n_val=p.n_val,
-                            n_test=p.n_test, model={"preset": model}, recipe=p.recipe, seed=p.seed)
+            cfg = run_config_for("pretrain", [(str(d.path), w) for d, w in parts], model, n_train=p.n_train,
+                                 n_val=p.n_val, n_test=p.n_test, recipe=p.recipe, seed=p.seed)
             body = _hash_body(cfg, {str(d.path): d.hash for d, _ in parts})
             self.pretrains[key] = self.run_unit(
                 f"{pname}-{model}", {"role": "pretrain", "cfg": body}, [d.hash for d, _ in parts], cfg,
@@ -242,8 +244,8 @@ class _Expander:
         sw = self.spec.sweeps[sname]
         down = self.dataset(sw.dataset)
         ckpt = str(parent.run_dir / "checkpoints" / "best.pt") if parent else None
-        common = dict(data=[{"path": str(down.path)}], layout=parent.config["layout"] if parent else "compact",
-                      n_val=sw.n_val, n_test=sw.n_test, init_checkpoint=ckpt, model={"preset": model})
+        common = dict(parts=[(str(down.path), 1.0)], layout=parent.config["layout"] if parent else "compact",
+                      n_val=sw.n_val, n_test=sw.n_test, init_checkpoint=ckpt, model=model)
         subst = {str(down.path): down.hash}
         deps = [down.hash]
         if parent is not None:
@@ -253,7 +255,7 @@ class _Expander:
 
     def zeroshot_point(self, sname: str, model: str, parent: RunUnit) -> RunUnit:
         down, common, subst, deps = self._downstream(sname, model, parent)
-        cfg = RunConfig(mode="zeroshot", recipe=self.spec.sweeps[sname].recipe, **common)
+        cfg = run_config_for("zeroshot", recipe=self.spec.sweeps[sname].recipe, **common)
         return self.run_unit(f"{sname}-zeroshot-{model}", {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps,
                              cfg, sweep=sname, role="sweep", init="zeroshot", model=model, n_train=None, lr=None,
                              seed=0, parent=parent.id, datasets=[down.id])
@@ -266,7 +268,7 @@ class _Expander:
         for n, lr, seed in itertools.product(sw.n_train, sw.lr, sw.seeds):
             recipe = sw.recipe.model_copy(update={"lr": lr})
             offset = seed if sw.subsets == "per-seed" else 0
-            cfg = RunConfig(mode=kind, n_train=n, subset_offset=offset, recipe=recipe, seed=seed, **common)
+            cfg = run_config_for(kind, n_train=n, subset_offset=offset, recipe=recipe, seed=seed, **common)
             out.append(self.run_unit(f"{sname}-{kind}-{model}-n{n}-lr{lr:g}-s{seed}",
                                      {"role": "sweep", "cfg": _hash_body(cfg, subst)}, deps, cfg,
                                      sweep=sname, role="sweep", init=kind, model=model, n_train=n, lr=lr,

@@ -212,6 +212,7 @@ class Poller:
             m["log"] = rdir.log_tail(LOG_LINES).splitlines()
             m["result"] = rdir.result()
             m["config"] = rdir.config_text()
+            m["provenance"] = rdir.provenance()
             m["error"] = None if rdir.path.is_dir() else f"run dir {rdir.path} is missing"
             self._full[rid] = (st, m)
             out[rid] = m

@@ -25,6 +25,8 @@ def sweep_queue(ws: WorkspaceStore, sweeps: list[str]) -> list[RunRecord]:
     seen: dict[str, RunRecord] = {}
     for name in sweeps:
         for r in ws.runs(sweep=name):
+            if not r.run_dir:
+                raise ws.corrupt(f"run {r.id} of sweep {name} has no run_dir")
             seen.setdefault(r.id, r)
     return sorted(seen.values(), key=lambda r: not r.is_pretrain)
 

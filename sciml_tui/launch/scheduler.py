@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import LAUNCHES, Handle, LocalBackend, Slot, make_slots
 from sciml_tui.launch.sweeps import (Event, claim_sweeps, generate_datasets, missing_dataset, no_event,
                                      settle_sweeps, state_counts, sweep_queue)
@@ -259,19 +260,45 @@ def scheduler_log(ws: WorkspaceStore, sweeps: list[str]) -> Path:
     return ws.meta_dir / f"scheduler-{sweeps[0]}.log"
 
 
+CLAIM_WAIT_S = 60.0
+
+
 def spawn_scheduler(ws: WorkspaceStore, sweeps: list[str], max_parallel: Optional[int], gpus: Optional[list[str]],
-                    per_gpu: int) -> int:
-    """Start `python -m sciml_tui.launch.daemon` in its own session; return its pid."""
+                    per_gpu: int, wait_s: float = CLAIM_WAIT_S) -> int:
+    """Start `python -m sciml_tui.launch.daemon` in its own session and return its pid once it
+    holds the sweeps; its refusal (another live scheduler, a damaged store) is raised here."""
     args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu)]
     if max_parallel:
         args += ["--max-parallel", str(max_parallel)]
     if gpus is not None:
         args += ["--gpus", ",".join(gpus)]
     ws.meta_dir.mkdir(parents=True, exist_ok=True)
-    with open(scheduler_log(ws, sweeps), "ab") as out:
+    log = scheduler_log(ws, sweeps)
+    start = log.stat().st_size if log.exists() else 0
+    with open(log, "ab") as out:
         proc = subprocess.Popen(args, cwd=str(ws.root), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    _wait_for_claim(ws, sweeps, proc, log, start, wait_s)
     return proc.pid
+
+
+def _wait_for_claim(ws: WorkspaceStore, sweeps: list[str], proc: subprocess.Popen, log: Path, start: int,
+                    wait_s: float) -> None:
+    """Return when the new scheduler is recorded on every sweep, or it runs on past `wait_s`
+    (slow start: it will claim or log why not); UserError with its error line if it exits first."""
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if all((ws.sweep(name) or {}).get("scheduler_pid") == proc.pid for name in sweeps):
+            return
+        if proc.poll() is not None:
+            if proc.returncode == 0:
+                return  # it already drove the sweeps to their end
+            with open(log, "rb") as fh:
+                fh.seek(start)
+                lines = fh.read().decode("utf-8", errors="replace").splitlines()
+            errors = [ln[len("error: "):] for ln in lines if ln.startswith("error: ")]
+            raise UserError(errors[-1] if errors else f"the scheduler exited with status {proc.returncode}; see {log}")
+        time.sleep(0.1)
 
 
 def run_scheduler(ws: WorkspaceStore, sweeps: list[str], *, max_parallel: Optional[int] = None,

@@ -17,6 +17,7 @@ import pytest
 from sciml_tui.errors import UserError
 from sciml_tui.launch import run_scheduler
 from sciml_tui.launch.sweeps import scheduler_alive
+from sciml_tui.store import WorkspaceStore
 from sciml_tui.store.status import collect
 
 from .conftest import prepare, wait_until
@@ -105,3 +106,26 @@ def test_sigterm_while_generating_stops_generation_and_leaves_no_temp_file(spec_
     states = {d.id: d.state for d in ws.datasets()}
     assert "generating" not in states.values(), states
     assert ws.sweep("s").state == "stopped" and ws.sweep("s").scheduler_pid is None
+
+
+def test_a_second_detached_launch_of_a_running_sweep_is_refused_through_the_api(spec_file, fake_entry, monkeypatch):
+    from sciml_tui.launch import launch_sweep, resume
+
+    monkeypatch.setenv("FAKE_EPOCH_S", "1")
+    spec_file.write_text(spec_file.read_text().replace("recipe: {epochs: 2}}", "recipe: {epochs: 30}}"))
+    _prepare(spec_file)
+    first = launch_sweep(spec_file.parents[1], spec_file, detach=True)
+    ws = WorkspaceStore(spec_file.parents[1])
+    try:
+        assert ws.sweep("s").scheduler_pid == first["scheduler_pid"]  # held when the call returns
+        with pytest.raises(UserError, match="already being run by scheduler pid"):
+            launch_sweep(ws, spec_file, detach=True)
+        with pytest.raises(UserError, match="already being run by scheduler pid"):
+            resume(ws, "s", detach=True)
+        from sciml_tui.launch.scheduler import spawn_scheduler
+        # two launches racing past the early check: the second scheduler's refusal reaches its caller
+        with pytest.raises(UserError, match="already being run by scheduler pid"):
+            spawn_scheduler(ws, ["s"], None, [], 1)
+    finally:
+        from sciml_tui.launch import cancel
+        cancel(ws, "s", grace_s=2)

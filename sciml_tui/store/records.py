@@ -105,6 +105,7 @@ _CHECKS = {
     "number": _is_number,
     "stamp": lambda v: _is_number(v) or isinstance(v, str),
     "list": lambda v: isinstance(v, list),
+    "list of str": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     "dict": lambda v: isinstance(v, dict),
 }
 
@@ -217,7 +218,7 @@ class RunRecord(_Record):
         "device": "str", "message": "str", "log_tail": "str", "slurm_job_id": "str",
         "n_train": "int", "seed": "int", "pid": "int", "lr": "number", "test_error": "number",
         "best_val_error": "number", "created_at": "stamp", "started_at": "stamp", "ended_at": "stamp",
-        "datasets": "list", "config": "dict"}
+        "datasets": "list of str", "config": "dict"}
     STATE: ClassVar[type] = RunState
 
     id: str = ""
@@ -264,7 +265,7 @@ class SweepRecord(_Record):
 
     KEY: ClassVar[str] = "name"
     KINDS: ClassVar[dict[str, str]] = {
-        "state": "str", "experiment": "str", "spec_path": "str", "backend": "str", "run_ids": "list", "slurm_jobs": "list",
+        "state": "str", "experiment": "str", "spec_path": "str", "backend": "str", "run_ids": "list of str", "slurm_jobs": "list",
         "scheduler_pid": "int", "scheduler_create_time": "number", "target": "number",
         "created_at": "stamp", "ended_at": "stamp"}
     name: str = ""

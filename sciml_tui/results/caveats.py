@@ -13,7 +13,7 @@ from typing import Optional
 from sciml_tui.results.stats import is_number
 from sciml_tui.results.text import fmt_lr, fmt_n, fmt_target, models
 from sciml_tui.results.uncertainty import LEVEL, METHOD, RESAMPLES, seed_uncertainty
-from sciml_tui.store.status import worse_than_zero
+from sciml_tui.store.records import worse_than_zero
 
 LATE_FRACTION = 0.9  # a best epoch after 90% of the epochs run is "in the last 10%"
 MIN_SEEDS = 3

@@ -19,7 +19,7 @@ from sciml_tui.provenance import provenance_line
 from sciml_tui.results.figures import PLOT_SUFFIXES, build_error_figure, save_figure
 from sciml_tui.results.report_inputs import field_of, run_dir_of
 from sciml_tui.rundir import RunDir
-from sciml_tui.store.status import worse_than_zero
+from sciml_tui.store.records import worse_than_zero
 
 CSV_COLUMNS = ("sweep", "model", "init", "source", "n", "error", "error_std", "seeds", "lr",
                "val_error", "failed", "diverged", "errors", *CSV_CAVEAT_COLUMNS, "worse_than_zero")

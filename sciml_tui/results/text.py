@@ -10,7 +10,7 @@ import math
 from typing import Any, Optional
 
 from sciml_tui.results.curves import model_sort_key
-from sciml_tui.store.status import WORSE_MARK, worse_than_zero
+from sciml_tui.store.records import WORSE_MARK, worse_than_zero
 
 
 ASCII_FOR = {"±": "+-", "≤": "<=", "≥": ">=", "→": "->", "×": "x"}

@@ -36,6 +36,15 @@ class RunState(_Vocabulary):
     CANCELLED = "cancelled"
 
 
+# A relative L2 error above 1 is worse than predicting zero everywhere: every view flags it.
+WORSE_THAN_ZERO = 1.0
+WORSE_MARK = "!"
+
+
+def worse_than_zero(err: Any) -> bool:
+    return isinstance(err, (int, float)) and not isinstance(err, bool) and err > WORSE_THAN_ZERO
+
+
 # never run again (a diverged run is an answer: that lr is too high)
 FINISHED = frozenset({RunState.DONE, RunState.DIVERGED})
 # waiting for or holding a process

@@ -18,18 +18,11 @@ from typing import Any, Callable, Optional
 from sciml_tui.rundir import RunDir
 from sciml_tui.store.liveness import STALLED, Staleness, fmt_age, run_stalled_for, sweep_view
 from sciml_tui.store.reconcile import LaunchWatch, reconcile
-from sciml_tui.store.records import ACTIVE, FINISHED, RunState
+from sciml_tui.store.records import ACTIVE, FINISHED, WORSE_MARK, RunState, worse_than_zero
 from sciml_tui.store.workspace import StoreWriteFailed, WorkspaceStore
 
-# A relative L2 error above 1 is worse than predicting zero everywhere.
-WORSE_THAN_ZERO = 1.0
-WORSE_MARK = "!"
 # Whether the scheduler a sweep record names is alive (the launch room answers: pids are its job).
 SchedulerAlive = Callable[[Any], bool]
-
-
-def worse_than_zero(err: Any) -> bool:
-    return isinstance(err, (int, float)) and not isinstance(err, bool) and err > WORSE_THAN_ZERO
 
 
 def progress_of(epochs: list[dict[str, Any]]) -> tuple[Optional[int], Optional[float]]:

@@ -15,7 +15,7 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from sciml_tui.provenance import dataset_lines, provenance_line
 from sciml_tui.store.records import RunState
-from sciml_tui.store.status import WORSE_MARK, worse_than_zero
+from sciml_tui.store.records import WORSE_MARK, worse_than_zero
 from sciml_tui.tui.format import STATE_LABEL, fmt_err, fmt_lr, fmt_n
 from sciml_tui.tui.poller import COLUMNS, RunRow, Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series

@@ -22,10 +22,11 @@ STATE_LABEL = {
     RunState.FAILED: "✗ fail",
     RunState.DIVERGED: "⚠ diverged",
     RunState.CANCELLED: "■ cancel",
+    RunState.PRUNED: "✂ pruned",
 }
 # table sort: what needs attention first
 STATE_ORDER = {s: i for i, s in enumerate((RunState.RUNNING, RunState.FAILED, RunState.DIVERGED, RunState.QUEUED,
-                                           RunState.CANCELLED, RunState.DONE))}
+                                           RunState.CANCELLED, RunState.DONE, RunState.PRUNED))}
 
 
 def to_epoch(value: Any) -> Optional[float]:

@@ -57,10 +57,10 @@ def validation_plan(epochs: int, n_train: int, n_val: int, *, batch_size: int, s
 
 
 def validation_epochs(epochs: int, n_train: int, n_val: int, *, batch_size: int, share: Optional[float] = 0.1,
-                      min_evals: int = 10, min_samples: int = 128) -> list[int]:
+                      min_evals: int = 10, min_samples: int = 128, extra: Sequence[int] = ()) -> list[int]:
     """The evaluated epochs under the rule above (1-based, ascending, last included)."""
     return validation_plan(epochs, n_train, n_val, batch_size=batch_size, share=share, min_evals=min_evals,
-                           min_samples=min_samples).epochs
+                           min_samples=min_samples, extra=extra).epochs
 
 
 def subset_rows(n_val: int, samples: int) -> list[int]:

@@ -52,7 +52,7 @@ class LrSearchHook:
         recs = {name: ws.sweep(name) for name in sweeps}
         self.settings = {name: dict(rec.lr_search or {}) for name, rec in recs.items() if rec is not None}
         self.enabled = any(self.settings.values())
-        self.held: dict[str, Optional[RunRecord]] = {}  # ids paused at a rung, waiting for its decision
+        self.held: set[str] = set()  # runs paused at a rung, waiting for its decision
 
     # -- the scheduler's calls -----------------------------------------------------------
     def admit(self, runs: list[RunRecord]) -> list[RunRecord]:
@@ -70,7 +70,7 @@ class LrSearchHook:
                 tx.update("runs", run_id, state=RunState.QUEUED, pid=None,
                           message=f"paused after epoch {epoch}: waiting for the other lr candidates")
         self.emit("pause", {"id": run_id, "epoch": epoch})
-        self.held[run_id] = None  # re-read and routed by the next `advance`
+        self.held.add(run_id)  # re-read and routed by the next `advance`
         return True
 
     def advance(self, changed: bool) -> list[RunRecord]:
@@ -80,7 +80,7 @@ class LrSearchHook:
         out = self._grow()
         while self._decide():
             pass
-        waiting = [r for r in (self.ws.run(i) for i in list(self.held)) if r is not None]
+        waiting = [r for r in (self.ws.run(i) for i in sorted(self.held)) if r is not None]
         self.held.clear()
         return self._route(out + waiting)
 
@@ -153,16 +153,28 @@ class LrSearchHook:
             if self._halving(r) is None:
                 out.append(r)
                 continue
-            group = groups.get((r.sweep or "", group_key(r)), [r])
-            rung = self._next_rung(r, group, self._decisions(r.sweep, group_key(r)))
             if r.state == RunState.PRUNED:
                 continue
+            group = groups.get((r.sweep or "", group_key(r)), [r])
+            rung = self._next_rung(r, group, self._decisions(r.sweep, group_key(r)))
             if rung is not None and rung_value(r, rung) is not None:
-                self.held[r.id] = r
+                self._hold(r, rung)
                 continue
             config = {**(r.config or {}), "stop_after_epoch": rung}
             out.append(dataclasses.replace(r, config=config))
         return out
+
+    def _hold(self, r: RunRecord, rung: int) -> None:
+        """Keep a run that reached its rung out of the queue; a record still saying running (its
+        process paused while no scheduler watched) or failed (reconciled so) now says queued."""
+        self.held.add(r.id)
+        if r.state == RunState.QUEUED:
+            return
+        with self.ws.transaction() as tx:
+            cur = tx.get("runs", r.id) or {}
+            if (cur.get("state"), cur.get("started_at")) == (r.state, r.started_at):
+                tx.update("runs", r.id, state=RunState.QUEUED, pid=None,
+                          message=f"paused after epoch {rung}: waiting for the other lr candidates")
 
     def _decide(self) -> bool:
         """Decide every rung that has all its values; True when one was decided."""
@@ -199,7 +211,7 @@ class LrSearchHook:
                 pruned.append(r.id)
         self.emit("rung", {"id": f"{sweep} {key}", "epoch": rung, "kept": keep})
         for run_id in pruned:
-            self.held.pop(run_id, None)
+            self.held.discard(run_id)
             self.emit("end", {"id": run_id, "state": RunState.PRUNED.value})
 
 

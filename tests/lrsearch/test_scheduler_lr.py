@@ -12,6 +12,7 @@ import pytest
 
 from sciml_tui.launch import plan_sweep, record_plan, run_scheduler
 from sciml_tui.launch.backend import LocalBackend, Slot
+from sciml_tui.launch.lr_search import LrSearchHook
 from sciml_tui.launch.scheduler import Scheduler
 from sciml_tui.results.curves import sweep_results
 from sciml_tui.store import WorkspaceStore
@@ -146,3 +147,22 @@ def test_a_resumed_halving_sweep_decides_the_same_way(tmp_path, fake_lr):
     assert ws2.sweep("h").lr_rungs == ws.sweep("h").lr_rungs
     states = lambda w: sorted((r.n_train, r.lr, r.seed, r.state.value) for r in w.runs(sweep="h"))  # noqa: E731
     assert states(ws2) == states(ws)
+
+
+def test_a_run_that_paused_unseen_is_held_as_queued_not_waited_on(tmp_path, fake_lr):
+    """Its process paused at the rung while no scheduler watched: the record still says running
+    (a resumed scheduler that does not adopt it must not wait on it for the rung)."""
+    ws, _ = _workspace(tmp_path, HALVING)
+    rec = next(r for r in ws.runs(sweep="h") if r.n_train == 4)
+    rdir = Path(rec.run_dir)
+    rdir.mkdir(parents=True, exist_ok=True)
+    (rdir / "metrics.json").write_text(json.dumps({"epochs": {"1": {"epoch": 2, "val_error": 0.5}}, "steps": {}}))
+    ws.update_run(rec.id, state="running", started_at=1.0)
+    hook = LrSearchHook(ws, ["h"])
+    assert hook.admit([ws.run(rec.id)]) == [] and hook.held == {rec.id}
+    now = ws.run(rec.id)
+    assert now.state == "queued" and "paused after epoch 2" in now.message
+    # a candidate that has not reached the rung starts, told to pause there
+    other = next(r for r in ws.runs(sweep="h") if r.n_train == 4 and r.id != rec.id)
+    (started,) = hook.admit([other])
+    assert started.config["stop_after_epoch"] == 2 and ws.run(other.id).config.get("stop_after_epoch") is None

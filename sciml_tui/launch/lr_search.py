@@ -118,16 +118,22 @@ class LrSearchHook:
         settings = self.settings.get(r.sweep or "", {})
         return settings.get("halving") if r.role == "sweep" and r.lr is not None else None
 
-    def _groups(self) -> dict[tuple[str, str], list[RunRecord]]:
-        """The halving sweeps' candidate runs by (sweep, point)."""
-        out: dict[tuple[str, str], list[RunRecord]] = {}
+    def _groups(self) -> tuple[dict[tuple[str, str], list[RunRecord]], dict[tuple[str, str], list[dict]]]:
+        """From one read of the store: the halving sweeps' candidate runs by (sweep, point), and
+        the decisions recorded for each point."""
+        runs: dict[tuple[str, str], list[RunRecord]] = {}
+        decisions: dict[tuple[str, str], list[dict]] = {}
         tables = self.ws.tables()
         for name, settings in self.settings.items():
-            if "halving" in settings:
-                for r in tables.sweep_runs(name):
-                    if r.role == "sweep" and r.lr is not None and r.sweep == name:
-                        out.setdefault((name, group_key(r)), []).append(r)
-        return out
+            if "halving" not in settings:
+                continue
+            for r in tables.sweep_runs(name):
+                if r.role == "sweep" and r.lr is not None and r.sweep == name:
+                    runs.setdefault((name, group_key(r)), []).append(r)
+            rec = tables.sweep(name)
+            for key, made in ((rec.lr_rungs if rec is not None else None) or {}).items():
+                decisions[(name, key)] = list(made or [])
+        return runs, decisions
 
     def _next_rung(self, r: RunRecord, group: list[RunRecord], decisions: list[dict]) -> Optional[int]:
         """The first rung of `r`'s point not decided yet, while two or more lrs are left."""
@@ -141,13 +147,9 @@ class LrSearchHook:
         epochs = int(((r.config or {}).get("recipe") or {}).get("epochs") or 0)
         return next((e for e in rung_epochs(epochs, h["rungs"]) if e not in decided), None)
 
-    def _decisions(self, sweep: Optional[str], key: str) -> list[dict]:
-        rec = self.ws.sweep(sweep or "")
-        return list(((rec.lr_rungs if rec is not None else None) or {}).get(key) or [])
-
     def _route(self, runs: list[RunRecord]) -> list[RunRecord]:
         """Runs to start, each with `stop_after_epoch` set to its point's next rung (or none)."""
-        groups = self._groups() if any(self._halving(r) for r in runs) else {}
+        groups, decisions = self._groups() if any(self._halving(r) for r in runs) else ({}, {})
         out = []
         for r in runs:
             if self._halving(r) is None:
@@ -155,8 +157,8 @@ class LrSearchHook:
                 continue
             if r.state == RunState.PRUNED:
                 continue
-            group = groups.get((r.sweep or "", group_key(r)), [r])
-            rung = self._next_rung(r, group, self._decisions(r.sweep, group_key(r)))
+            point = (r.sweep or "", group_key(r))
+            rung = self._next_rung(r, groups.get(point, [r]), decisions.get(point, []))
             if rung is not None and rung_value(r, rung) is not None:
                 self._hold(r, rung)
                 continue
@@ -179,9 +181,9 @@ class LrSearchHook:
     def _decide(self) -> bool:
         """Decide every rung that has all its values; True when one was decided."""
         decided = False
-        for (sweep, key), group in self._groups().items():
-            decisions = self._decisions(sweep, key)
-            rung = self._next_rung(group[0], group, decisions)
+        groups, decisions = self._groups()
+        for (sweep, key), group in groups.items():
+            rung = self._next_rung(group[0], group, decisions.get((sweep, key), []))
             scores = _rung_scores(group, rung) if rung is not None else None
             if scores is None:
                 continue

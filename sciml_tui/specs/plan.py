@@ -174,13 +174,15 @@ def lr_search_lines(settings: dict[str, Any], pts: list[RunUnit]) -> list[str]:
         may = "; ".join(f"{side} " + ", ".join(f"{v:g}" for v in vals) for side, vals in
                         (("below:", below), ("above:", above)) if vals) or "nothing (the grid spans the bounds)"
         return [f"  adaptive lr in [{lo:g}, {hi:g}]: at each (arm, model, N) whose chosen lr is at an edge once "
-                f"its runs finish, the next lr on that side is added; may add {may}"]
+                f"its runs finish, the next lr on that side is added; may add {may} "
+                "(the cost estimate counts only the runs planned so far)"]
     if "halving" in settings:
         h = settings["halving"]
         epochs = sorted({r.config["recipe"]["epochs"] for r in trained})
         rungs = ", ".join(str(e) for e in rung_epochs(epochs[0], h["rungs"]))
         return [f"  lr search by successive halving: candidates compared at epoch(s) {rungs or 'none'} of "
-                f"{epochs[0]}, keeping {h['keep']:g} of them at each; the others stop there (state pruned)"]
+                f"{epochs[0]}, keeping {h['keep']:g} of them at each; the others stop there (state pruned; "
+                "the cost estimate counts every candidate to the end: an upper bound)"]
     return []
 
 

@@ -16,17 +16,13 @@ from sciml_tui.launch.scheduler import Event, run_scheduler
 from sciml_tui.launch.slurm import SlurmOptions
 from sciml_tui.learning.calibrate import device_for_slots
 from sciml_tui.specs.cost import estimate_in_workspace
-from sciml_tui.launch.sweeps import no_event, refuse_driven
+from sciml_tui.launch.sweeps import no_event, record_runs, refuse_driven
 from sciml_tui.rundir import RunDir
 from sciml_tui.specs.plan import Plan, plan_from_file
 from sciml_tui.store import WorkspaceStore
 from sciml_tui.store.records import ACTIVE, DatasetState, Liveness, RunState, SweepState
 
 __all__ = ["plan_sweep", "record_plan", "launch_sweep", "resume", "cancel", "run_scheduler"]
-
-RESULT_FIELDS = ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params",
-                 "message", "log_tail", "started_at", "ended_at", "pid", "device")
-
 
 def _ws(ws: WorkspaceStore | str | os.PathLike[str]) -> WorkspaceStore:
     return ws if isinstance(ws, WorkspaceStore) else WorkspaceStore(ws)
@@ -68,15 +64,10 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
             tx.upsert("sweeps", {"name": name, "experiment": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                  "created_at": cur.get("created_at", now), "run_ids": ids,
                                  "target": plan.targets.get(name, 1e-2), "notify": plan.notify.get(name),
+                                 "lr_search": plan.lr_search.get(name) or {},
+                                 **({"lr_rungs": {}} if rerun else {}),
                                  "state": cur.get("state") or SweepState.PLANNED})
-        for r in plan.runs:
-            rec = r.record()
-            cur = tx.get("runs", r.id)
-            if cur is None or rerun:
-                rec.update(state=RunState.QUEUED, created_at=now if cur is None else cur.get("created_at", now),
-                           **{k: None for k in RESULT_FIELDS})
-            tx.upsert("runs", rec)
-            r.state = (tx.get("runs", r.id) or {}).get("state", RunState.QUEUED)
+        record_runs(tx, plan.runs, now, rerun)
     if rerun:
         for r in plan.runs:
             if r.run_dir.exists():

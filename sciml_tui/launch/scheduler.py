@@ -19,6 +19,7 @@ from typing import Any, Optional
 from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import LAUNCHES, Handle, LocalBackend, Slot, make_slots
 from sciml_tui.launch.notify import Notifier, with_notifier
+from sciml_tui.launch.lr_search import LrSearchHook
 from sciml_tui.launch.sweeps import (Event, claim_sweeps, generate_datasets, missing_dataset, no_event,
                                      settle_sweeps, state_counts, sweep_queue)
 from sciml_tui.rundir import RunDir
@@ -109,12 +110,16 @@ class Scheduler:
         self._adopt(runs)
         bad_data = self._generate(runs)
         states = {r.id: r.state for r in runs}
-        pending = [r for r in runs if not r.finished and r.id not in self.handles]
+        # the lr search decides what runs next (added lrs, runs paused at a halving rung)
+        self.lr_search = LrSearchHook(self.ws, self.sweeps, self.emit)
+        pending = self.lr_search.admit([r for r in runs if not r.finished and r.id not in self.handles])
+        pending += self.lr_search.advance(True)
         ended: dict[str, str] = {}
         by_id = {r.id: r for r in runs}
         while (pending or self.handles or self.elsewhere) and not self.stop:
             self.beat()
-            busy = self._reap(ended) | self._watch_elsewhere(ended)
+            reaped = self._reap(ended)
+            busy = reaped | self._watch_elsewhere(ended)
             free = [s for s in self.slots if all(h.slot is not s for h in self.handles.values())]
             still: list[dict[str, Any]] = []
             for r in pending:
@@ -132,7 +137,8 @@ class Scheduler:
                 elif outcome == "cancelled":
                     ended[r.id] = RunState.CANCELLED
                 busy = True
-            pending = still
+            pending = still + self.lr_search.advance(reaped)
+            by_id.update((r.id, r) for r in pending if r.id not in by_id)
             if not busy:
                 time.sleep(self.poll_s)
         return state_counts([r for r in self.ws.runs() if r.id in by_id])
@@ -225,8 +231,10 @@ class Scheduler:
                     lost = f"the training process was killed by {signal_name(-code)} without writing result.json"
             fields = ended_fields(rdir, lost=lost, sweep=self.sweeps[0])
             del self.handles[run_id]
-            self._finish(run_id, fields, ended)
             changed = True
+            if self.lr_search.paused(run_id, rdir):
+                continue
+            self._finish(run_id, fields, ended)
         return changed
 
     def _finish(self, run_id: str, fields: dict[str, Any], ended: dict[str, str]) -> None:

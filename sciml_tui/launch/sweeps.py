@@ -14,6 +14,8 @@ from sciml_tui.store import WorkspaceStore
 from sciml_tui.store.records import ACTIVE, FINISHED, DatasetState, RunRecord, RunState, SweepState, sweep_outcome
 
 Event = Callable[[str, dict[str, Any]], None]
+RESULT_FIELDS = ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params",
+                 "message", "log_tail", "started_at", "ended_at", "pid", "device", "stopped_at_rung")
 
 
 def no_event(kind: str, payload: dict[str, Any]) -> None:
@@ -29,6 +31,20 @@ def sweep_queue(ws: WorkspaceStore, sweeps: list[str]) -> list[RunRecord]:
                 raise ws.corrupt(f"run {r.id} of sweep {name} has no run_dir")
             seen.setdefault(r.id, r)
     return sorted(seen.values(), key=lambda r: not r.is_pretrain)
+
+
+def record_runs(tx: Any, units: list[Any], now: float, rerun: bool = False) -> None:
+    """Upsert planned run units (`specs.plan.RunUnit`) in a store transaction: a new run (or
+    every run with `rerun`) is queued with no result; a recorded one keeps its state. Each
+    unit's `state` is set to what the store now holds."""
+    for r in units:
+        rec = r.record()
+        cur = tx.get("runs", r.id)
+        if cur is None or rerun:
+            rec.update(state=RunState.QUEUED, created_at=now if cur is None else cur.get("created_at", now),
+                       **{k: None for k in RESULT_FIELDS})
+        tx.upsert("runs", rec)
+        r.state = (tx.get("runs", r.id) or {}).get("state", RunState.QUEUED)
 
 
 def state_counts(runs: list[RunRecord]) -> dict[str, int]:

@@ -45,6 +45,8 @@ class RecipeConfig(_Strict):
     val_share: Optional[float] = Field(0.1, gt=0)
     val_min_evals: int = Field(10, ge=1)
     val_min_samples: int = Field(128, ge=1)
+    # epochs validated whatever the cadence says (the lr search's rungs compare runs there)
+    val_extra_epochs: list[int] = Field(default_factory=list, max_length=64)
 
 
 class RunConfig(_Strict):
@@ -63,6 +65,8 @@ class RunConfig(_Strict):
     precision: Literal["fp32", "tf32", "bf16"] = "fp32"
     compile: bool = False
     threads: Optional[int] = Field(None, ge=1)  # torch.set_num_threads for this process
+    # pause (checkpoint, exit as preempted) once this epoch is done: the lr search's rungs
+    stop_after_epoch: Optional[int] = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":

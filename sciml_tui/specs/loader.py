@@ -55,14 +55,17 @@ def _line_map(node: yaml.Node) -> tuple[dict[tuple[str, ...], int], list[tuple[t
     return lines, repeated
 
 
+BOOLEAN_KEYS = {("lr", "adaptive")}  # (parent key, key) of the only spec keys that take a boolean
+
+
 def _booleans(data: Any) -> list[Loc]:
-    """Where the document holds a YAML boolean: no spec key takes one (pydantic would read
-    `n_train: [true]` as N = 1, and `yes`/`on` are booleans in YAML)."""
+    """Where the document holds a YAML boolean outside `BOOLEAN_KEYS`: no other key takes one
+    (pydantic would read `n_train: [true]` as N = 1, and `yes`/`on` are booleans in YAML)."""
     found: list[Loc] = []
     stack: list[tuple[Any, Loc]] = [(data, ())]
     while stack:
         cur, loc = stack.pop()
-        if isinstance(cur, bool):
+        if isinstance(cur, bool) and tuple(loc[-2:]) not in BOOLEAN_KEYS:
             found.append(loc)
         elif isinstance(cur, dict):
             stack.extend((v, loc + (k,)) for k, v in cur.items())

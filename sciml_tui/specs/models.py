@@ -29,7 +29,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag, field_validator,
+                      model_validator)
 
 from sciml_tui.learning.config import DatasetRef, ModelConfig, RecipeConfig, RunConfig
 from sciml_tui.learning.presets import PRESETS  # noqa: F401  (re-exported: specs.PRESETS)
@@ -114,10 +115,56 @@ class NotifySpec(_Strict):
         return v
 
 
+LrValue = Annotated[float, Field(gt=0, le=10)]
+
+
+def _any_of(schema: dict[str, Any]) -> None:
+    """The two forms of `lr` exclude each other anyway; `anyOf` is what editors handle best."""
+    if "oneOf" in schema:
+        schema["anyOf"] = schema.pop("oneOf")
+
+
+class LrGrid(_Strict):
+    """`lr: {grid: [...], adaptive: true, bounds: [lo, hi]}`: a grid that may grow past its ends."""
+
+    grid: list[LrValue] = Field(min_length=1, max_length=64)
+    # grow the grid, per (arm, model, N), past the end the validation choice sits on
+    adaptive: bool = False
+    bounds: tuple[LrValue, LrValue] = (1e-5, 1.0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "LrGrid":
+        lo, hi = self.bounds
+        if not lo < hi:
+            raise ValueError(f"bounds must be [lo, hi] with lo < hi, got [{lo:g}, {hi:g}]")
+        if self.adaptive and len(set(self.grid)) < 2:
+            raise ValueError("an adaptive grid needs two or more lrs (their spacing is the step it grows by)")
+        outside = [v for v in self.grid if not lo <= v <= hi]
+        if self.adaptive and outside:
+            raise ValueError(f"lr {outside[0]:g} is outside the bounds [{lo:g}, {hi:g}]")
+        return self
+
+
+class HalvingSpec(_Strict):
+    # fractions of the epoch budget at which the lr candidates of a point are compared
+    rungs: list[Annotated[float, Field(gt=0, lt=1)]] = Field([0.25, 0.5], min_length=1, max_length=8)
+    # the share of candidates each rung keeps (at least one)
+    keep: float = Field(0.5, gt=0, lt=1)
+
+
+class LrSearchSpec(_Strict):
+    halving: Optional[HalvingSpec] = None
+
+
 class SweepSpec(_Strict):
     dataset: Name
     n_train: list[Annotated[int, Field(ge=1, le=MAX_SPLIT)]] = Field(min_length=1, max_length=64)
-    lr: list[Annotated[float, Field(gt=0, le=10)]] = Field([1e-3], min_length=1, max_length=64)
+    # a plain list, or a mapping (`LrGrid`); the tags hold "[" so that error paths leave them out
+    lr: Annotated[Union[Annotated[list[LrValue], Field(min_length=1, max_length=64), Tag("[list]")],
+                        Annotated[LrGrid, Tag("[grid]")]],
+                  Discriminator(lambda v: "[grid]" if isinstance(v, (dict, LrGrid)) else "[list]")] = Field(
+        [1e-3], json_schema_extra=_any_of)
+    lr_search: LrSearchSpec = LrSearchSpec()
     seeds: list[Annotated[int, Field(ge=0, le=2**31 - 1)]] = Field([0], min_length=1, max_length=MAX_LIST)
     models: list[Name] = Field(["tiny"], min_length=1, max_length=32)
     # "scratch", {"finetune": <pretrain>} or {"zeroshot": <pretrain>}; checked by the loader
@@ -131,6 +178,20 @@ class SweepSpec(_Strict):
     # includes which N examples were drawn; fixed: every seed sees the seed study's subset
     subsets: Literal["per-seed", "fixed"] = "per-seed"
     notify: Optional[NotifySpec] = None  # alerts when the sweep finishes, a run fails or diverges
+
+    @model_validator(mode="after")
+    def _one_search(self) -> "SweepSpec":
+        if self.lr_bounds() is not None and self.lr_search.halving is not None:
+            raise ValueError("lr.adaptive and lr_search.halving cannot be combined: choose one")
+        return self
+
+    def lr_grid(self) -> list[float]:
+        """The lrs every point starts with (an adaptive grid may add more)."""
+        return list(self.lr.grid if isinstance(self.lr, LrGrid) else self.lr)
+
+    def lr_bounds(self) -> Optional[tuple[float, float]]:
+        """(lo, hi) of an adaptive grid, else None."""
+        return tuple(self.lr.bounds) if isinstance(self.lr, LrGrid) and self.lr.adaptive else None
 
 
 class Spec(_Strict):

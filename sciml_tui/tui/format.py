@@ -24,10 +24,11 @@ STATE_LABEL = {
     RunState.DIVERGED: "⚠ diverged",
     RunState.CANCELLED: "■ cancel",
     STALLED: "⏸ stalled",
+    RunState.PRUNED: "✂ pruned",
 }
 # table sort: what needs attention first
 STATE_ORDER = {s: i for i, s in enumerate((STALLED, RunState.RUNNING, RunState.FAILED, RunState.DIVERGED, RunState.QUEUED,
-                                           RunState.CANCELLED, RunState.DONE))}
+                                           RunState.CANCELLED, RunState.DONE, RunState.PRUNED))}
 
 
 def to_epoch(value: Any) -> Optional[float]:

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from sciml_tui.errors import UserError
 from sciml_tui.launch import run_scheduler
@@ -37,9 +38,10 @@ def test_a_store_truncated_mid_sweep_stops_the_scheduler_visibly_not_finished(sp
     sched = _daemon(ws)
     assert _wait(lambda: any(r.state == "running" and r.pid for r in ws.runs()))
     assert _wait(lambda: ws.bak_path.exists())
-    ws.path.write_text("")  # truncated under the scheduler's feet
+    with FileLock(str(ws.lock_path)):  # between two of its writes (one in flight would replace the file)
+        ws.path.write_text("")  # truncated under the scheduler's feet
     out, _ = sched.communicate(timeout=60)
-    assert sched.returncode == 2
+    assert sched.returncode == 2, out
     assert "finished" not in out and "error: workspace store" in out and str(ws.bak_path) in out
     assert ws.path.read_text() == ""  # never rewritten from nothing
     beat = json.loads((ws.meta_dir / "scheduler-s.beat").read_text())

@@ -21,6 +21,8 @@ DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in 
 MaxParOpt = Annotated[Optional[int], typer.Option("--max-parallel", min=1, help="At most K runs at a time.")]
 GpusOpt = Annotated[Optional[str], typer.Option("--gpus", help="GPU indices to use, e.g. 0,1 (default: all visible).")]
 PerGpuOpt = Annotated[int, typer.Option("--per-gpu", min=1, help="Runs per GPU at once.")]
+WorkersOpt = Annotated[Optional[str], typer.Option(
+    "--workers", help="warm: one training process per slot runs run after run (default); fresh: a new process per run.")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="local (processes on this machine) or slurm (job arrays).")]
 PartitionOpt = Annotated[Optional[str], typer.Option("--partition", help="Slurm partition (--backend slurm).")]
 ArrayLimitOpt = Annotated[Optional[int], typer.Option("--array-limit", help="At most K array tasks at once (%K; --backend slurm).")]
@@ -174,6 +176,7 @@ def run_sweep(
     max_parallel: MaxParOpt = None,
     gpus: GpusOpt = None,
     per_gpu: PerGpuOpt = 1,
+    workers: WorkersOpt = None,
     backend: BackendOpt = "local",
     partition: PartitionOpt = None,
     array_limit: ArrayLimitOpt = None,
@@ -211,7 +214,7 @@ def run_sweep(
     sopts = _slurm_options(partition, array_limit, slurm_opt)
     if detach:
         out = launch_sweep(ws, spec, sweeps=names, detach=True, rerun=rerun, max_parallel=max_parallel,
-                           gpus=gpu_list, per_gpu=per_gpu, backend=backend, slurm=sopts)
+                           gpus=gpu_list, per_gpu=per_gpu, backend=backend, slurm=sopts, workers=workers)
         if json_out:
             print_json(out)
         elif backend == "slurm":
@@ -223,7 +226,8 @@ def run_sweep(
         return
     def start(ev: Any = None) -> dict[str, Any]:
         return launch_sweep(ws, spec, sweeps=names, detach=False, rerun=rerun, max_parallel=max_parallel,
-                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts)
+                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts,
+                            workers=workers)
 
     if json_out:
         print_json(start())
@@ -240,6 +244,7 @@ def resume_cmd(
     max_parallel: MaxParOpt = None,
     gpus: GpusOpt = None,
     per_gpu: PerGpuOpt = 1,
+    workers: WorkersOpt = None,
     backend: BackendOpt = "local",
     partition: PartitionOpt = None,
     array_limit: ArrayLimitOpt = None,
@@ -255,7 +260,7 @@ def resume_cmd(
     sopts = _slurm_options(partition, array_limit, slurm_opt)
     if detach:
         out = resume(ws, sweep, detach=True, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
-                     backend=backend, slurm=sopts)
+                     backend=backend, slurm=sopts, workers=workers)
         if json_out:
             print_json(out)
         elif backend == "slurm":
@@ -265,7 +270,7 @@ def resume_cmd(
         return
     def start(ev: Any = None) -> dict[str, Any]:
         return resume(ws, sweep, detach=False, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
-                      on_event=ev, backend=backend, slurm=sopts)
+                      on_event=ev, backend=backend, slurm=sopts, workers=workers)
 
     if json_out:
         print_json(start())

@@ -90,7 +90,8 @@ def _held(launch: Optional[dict[str, Any]]) -> bool:
 def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Optional[list[str]] = None,
                  detach: bool = True, rerun: bool = False, max_parallel: Optional[int] = None,
                  gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None,
-                 backend: str = "local", slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
+                 backend: str = "local", slurm: Optional[SlurmOptions] = None,
+                 workers: Optional[str] = None) -> dict[str, Any]:
     """Plan, record, and run the spec's sweeps (all of them unless `sweeps` names some).
 
     detach=True starts the scheduler as its own detached process and returns
@@ -104,7 +105,7 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
     names = list(plan.sweeps)
     if not names:
         raise UserError(f"{spec_path} defines no sweeps")
-    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu)
+    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu, workers)
     chosen.require()  # before anything is recorded
     record_plan(ws, plan, rerun=rerun)
     return _submit(ws, names, chosen, on_event)
@@ -112,23 +113,28 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
 
 def resume(ws: WorkspaceStore | str, sweep: str, *, detach: bool = True, max_parallel: Optional[int] = None,
            gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None,
-           backend: str = "local", slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
+           backend: str = "local", slurm: Optional[SlurmOptions] = None,
+           workers: Optional[str] = None) -> dict[str, Any]:
     """Run what is missing, failed or cancelled in a recorded sweep, adopting live runs."""
     ws = _ws(ws)
-    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu)
+    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu, workers)
     if ws.sweep(sweep) is None:
         raise UserError(f"no sweep named {sweep!r} in {ws.path}")
     return _submit(ws, [sweep], chosen, on_event)
 
 
 def _backend(name: str, slurm: Optional[SlurmOptions], detach: bool, max_parallel: Optional[int],
-             gpus: Optional[list[str]], per_gpu: int) -> Backend:
+             gpus: Optional[list[str]], per_gpu: int, workers: Optional[str] = None) -> Backend:
     """The backend the user asked for, with the options that belong to it."""
     if name == "local" and slurm is not None and (slurm.partition or slurm.array_limit or slurm.opts):
         raise UserError("--partition, --array-limit and --slurm-opt need --backend slurm")
+    if name != "local" and workers is not None:
+        raise UserError("--workers applies to --backend local (a Slurm array task is one process per run)")
     options: dict[str, Any] = {"detach": detach}
     if name == "local":
         options.update(max_parallel=max_parallel, gpus=gpus, per_gpu=per_gpu)
+        if workers is not None:
+            options["workers"] = workers
     elif name == "slurm":
         options["options"] = slurm
     return backend_named(name, **options)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from sciml_tui.launch.backend import LAUNCHES, Handle, LocalBackend, Slot, make_slots
+from sciml_tui.launch.worker import DEFAULT_WORKERS
 from sciml_tui.launch.sweeps import (Event, claim_sweeps, generate_datasets, missing_dataset, no_event,
                                      settle_sweeps, state_counts, sweep_queue)
 from sciml_tui.rundir import RunDir
@@ -31,6 +32,8 @@ class Scheduler:
         self.sweeps = sweeps
         self.backend = backend or LocalBackend()
         self.slots = slots or make_slots()
+        if hasattr(self.backend, "use_slots"):
+            self.backend.use_slots(self.slots)
         self.poll_s = poll_s
         self.emit = on_event or no_event
         self.stop = False
@@ -61,6 +64,8 @@ class Scheduler:
         try:
             return self._run()
         finally:
+            if hasattr(self.backend, "close"):
+                self.backend.close()
             me = os.getpid()
             settle_sweeps(self.ws, self.sweeps, lambda rec: rec.get("scheduler_pid") == me, stopped=self.stop)
 
@@ -214,9 +219,10 @@ def scheduler_log(ws: WorkspaceStore, sweeps: list[str]) -> Path:
 
 
 def spawn_scheduler(ws: WorkspaceStore, sweeps: list[str], max_parallel: Optional[int], gpus: Optional[list[str]],
-                    per_gpu: int) -> int:
+                    per_gpu: int, workers: str = DEFAULT_WORKERS) -> int:
     """Start `python -m sciml_tui.launch.daemon` in its own session; return its pid."""
-    args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu)]
+    args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu),
+            "--workers", workers]
     if max_parallel:
         args += ["--max-parallel", str(max_parallel)]
     if gpus is not None:
@@ -230,10 +236,11 @@ def spawn_scheduler(ws: WorkspaceStore, sweeps: list[str], max_parallel: Optiona
 
 def run_scheduler(ws: WorkspaceStore, sweeps: list[str], *, max_parallel: Optional[int] = None,
                   gpus: Optional[list[str]] = None, per_gpu: int = 1, slots: Optional[list[Slot]] = None,
-                  on_event: Optional[Event] = None, poll_s: float = 0.1) -> dict[str, int]:
+                  on_event: Optional[Event] = None, poll_s: float = 0.1,
+                  workers: str = DEFAULT_WORKERS) -> dict[str, int]:
     """Run the scheduler in this process until the sweeps finish; returns counts of states."""
     reconcile(ws, LAUNCHES)
-    sched = Scheduler(ws, sweeps, LocalBackend(), slots or make_slots(gpus, per_gpu, max_parallel),
+    sched = Scheduler(ws, sweeps, LocalBackend(workers=workers), slots or make_slots(gpus, per_gpu, max_parallel),
                       poll_s=poll_s, on_event=on_event)
     install_stop_handlers(sched)
     return sched.run()

@@ -50,3 +50,11 @@ def spec_file(tmp_path):
     path = ws / "experiments" / "small.yaml"
     path.write_text(SPEC)
     return path
+
+
+@pytest.fixture
+def fake_worker(fake_entry):
+    """Warm workers whose runner is the fake trainer (the worker loop itself is the real one)."""
+    fake_entry.setenv("SCIML_WORKER_ENTRY", json.dumps(
+        [sys.executable, "-m", "sciml_tui.learning.worker_entry", "--runner", f"{HERE / 'fake_entry.py'}:train"]))
+    return fake_entry

@@ -13,7 +13,6 @@ The Slurm backend is `sciml_tui.launch.slurm.SlurmBackend`.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import socket
 import subprocess
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any, Optional, Protocol
 
 from sciml_tui.errors import UserError
-from sciml_tui.launch.procs import create_time_of, pid_alive, terminate
+from sciml_tui.launch.procs import argv_from_env, create_time_of, pid_alive, terminate
 from sciml_tui.launch.sweeps import Event, no_event, sweep_queue
 from sciml_tui.launch.worker import DEFAULT_WORKERS, WORKER_MODES, WorkerPool, worker_alive, worker_argv
 from sciml_tui.rundir import STDOUT_LOG, RunDir
@@ -124,13 +123,7 @@ class Handle:
 
 
 def entry_argv() -> list[str]:
-    override = os.environ.get(ENTRY_ENV)
-    if override:
-        argv = json.loads(override)
-        if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
-            raise ValueError(f"{ENTRY_ENV} must be a JSON list of strings")
-        return argv
-    return [sys.executable, "-m", "sciml_tui.learning.entry"]
+    return argv_from_env(ENTRY_ENV) or [sys.executable, "-m", "sciml_tui.learning.entry"]
 
 
 def process_env(threads: Optional[int], gpu: Optional[str]) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -54,3 +55,14 @@ def terminate(send: Callable[[int], None], alive: Callable[[], bool], grace_s: f
             if not alive():
                 return
             time.sleep(0.05)
+
+
+def argv_from_env(var: str) -> Optional[list[str]]:
+    """A command prefix given as a JSON list of strings in the environment variable `var`."""
+    override = os.environ.get(var)
+    if not override:
+        return None
+    argv = json.loads(override)
+    if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
+        raise ValueError(f"{var} must be a JSON list of strings")
+    return argv

@@ -10,7 +10,6 @@ The folders live under `.sciml/workers/`; a dead worker's folder is removed when
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from sciml_tui.launch.procs import create_time_of, pid_alive, terminate
+from sciml_tui.launch.procs import argv_from_env, create_time_of, pid_alive, terminate
 from sciml_tui.workerdir import WORKER_LOG, WorkerDir
 
 WORKER_ENV = "SCIML_WORKER_ENTRY"  # JSON list: argv prefix replacing `python -m sciml_tui.learning.worker_entry`
@@ -34,11 +33,8 @@ IDLE_WAIT_S = 60.0  # how long a finished run's worker may take to clean up befo
 
 def worker_argv() -> Optional[list[str]]:
     """The worker command, or None when only fresh processes can run the entry point in use."""
-    override = os.environ.get(WORKER_ENV)
-    if override:
-        argv = json.loads(override)
-        if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
-            raise ValueError(f"{WORKER_ENV} must be a JSON list of strings")
+    argv = argv_from_env(WORKER_ENV)
+    if argv is not None:
         return argv
     if os.environ.get(TRAIN_ENTRY_ENV):
         return None

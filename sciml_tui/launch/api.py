@@ -32,13 +32,15 @@ def _ws(ws: WorkspaceStore | str | os.PathLike[str]) -> WorkspaceStore:
     return ws if isinstance(ws, WorkspaceStore) else WorkspaceStore(ws)
 
 
-def plan_sweep(spec_path: str | Path, ws: WorkspaceStore | str, sweeps: Optional[list[str]] = None) -> Plan:
+def plan_sweep(spec_path: str | Path, ws: WorkspaceStore | str, sweeps: Optional[list[str]] = None,
+               engine: Optional[dict[str, Any]] = None) -> Plan:
     """Validate the spec and expand it; each unit's `state` says what the store already has.
 
+    `engine` sets RunConfig's engine flags (precision, compile, gpu_data) on every run.
     `plan.summary_lines()` is the printable dry run, `plan.to_dict()` its JSON.
     """
     ws = _ws(ws)
-    plan = plan_from_file(spec_path, ws.root, sweeps, ws.runs())
+    plan = plan_from_file(spec_path, ws.root, sweeps, ws.runs(), engine)
     plan.cost = estimate_in_workspace(plan, ws.root, device_for_slots(make_slots()))
     return plan
 
@@ -91,7 +93,7 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
                  detach: bool = True, rerun: bool = False, max_parallel: Optional[int] = None,
                  gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None,
                  backend: str = "local", slurm: Optional[SlurmOptions] = None,
-                 workers: Optional[str] = None) -> dict[str, Any]:
+                 workers: Optional[str] = None, engine: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Plan, record, and run the spec's sweeps (all of them unless `sweeps` names some).
 
     detach=True starts the scheduler as its own detached process and returns
@@ -101,7 +103,7 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
     them until they end and adds `counts`.
     """
     ws = _ws(ws)
-    plan = plan_sweep(spec_path, ws, sweeps)
+    plan = plan_sweep(spec_path, ws, sweeps, engine)
     names = list(plan.sweeps)
     if not names:
         raise UserError(f"{spec_path} defines no sweeps")

@@ -26,7 +26,7 @@ from typing import Any, Optional, Protocol
 from sciml_tui.errors import UserError
 from sciml_tui.launch.procs import argv_from_env, create_time_of, pid_alive, terminate
 from sciml_tui.launch.sweeps import Event, no_event, sweep_queue
-from sciml_tui.launch.worker import DEFAULT_WORKERS, WORKER_MODES, WorkerPool, worker_alive, worker_argv
+from sciml_tui.launch.worker import DEFAULT_WORKERS, WorkerPool, check_mode, worker_alive, worker_argv
 from sciml_tui.rundir import STDOUT_LOG, RunDir
 from sciml_tui.store import WorkspaceStore
 from sciml_tui.store.reconcile import NO_RESULT
@@ -151,8 +151,7 @@ class LocalBackend:
 
     def __init__(self, argv: Optional[list[str]] = None, *, detach: bool = True, max_parallel: Optional[int] = None,
                  gpus: Optional[list[str]] = None, per_gpu: int = 1, workers: str = DEFAULT_WORKERS) -> None:
-        if workers not in WORKER_MODES:
-            raise UserError(f"unknown --workers {workers!r}: use {' or '.join(WORKER_MODES)}")
+        check_mode(workers)
         self._argv = argv
         self.detach, self.max_parallel, self.gpus, self.per_gpu = detach, max_parallel, gpus, per_gpu
         self.workers = workers

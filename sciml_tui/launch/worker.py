@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from sciml_tui.errors import UserError
 from sciml_tui.launch.procs import argv_from_env, create_time_of, pid_alive, terminate
 from sciml_tui.workerdir import WORKER_LOG, WorkerDir
 
@@ -29,6 +30,11 @@ WORKER_MODES = ("warm", "fresh")
 DEFAULT_WORKERS = "warm"
 RSS_SHARE = 0.8  # the slots' workers together may keep this share of the machine's memory resident
 IDLE_WAIT_S = 60.0  # how long a finished run's worker may take to clean up before it is replaced
+
+
+def check_mode(workers: Optional[str]) -> None:
+    if workers is not None and workers not in WORKER_MODES:
+        raise UserError(f"--workers {workers!r}: use {' or '.join(WORKER_MODES)}")
 
 
 def worker_argv() -> Optional[list[str]]:

@@ -143,7 +143,8 @@ def _tag(r: RunUnit) -> str:
     return {"new": "run     ", "done": "done    ", "diverged": "diverged"}.get(r.state, f"{r.state:<8}")[:8]
 
 
-def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[str]] = None) -> Plan:
+def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[str]] = None,
+           engine: Optional[dict[str, Any]] = None) -> Plan:
     """Expand `spec` (already validated) into units rooted at `workspace`. Writes nothing."""
     names = list(spec.sweeps) if not sweeps else sweeps
     for s in names:
@@ -151,7 +152,7 @@ def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[s
             raise UserError(f"{spec_path}: no sweep named {s!r} (it has: {', '.join(spec.sweeps) or 'none'})")
     plan = Plan(spec_path=Path(spec_path), spec_hash=stable_hash(spec.model_dump(mode="json")),
                 experiment=Path(spec_path).stem, sweeps={s: [] for s in names})
-    units = _Expander(spec, Path(workspace).absolute())
+    units = _Expander(spec, Path(workspace).absolute(), engine)
     points = 0
     for sname in names:
         points += _point_count(spec, sname)
@@ -174,9 +175,10 @@ def _point_count(spec: Spec, sname: str) -> int:
 class _Expander:
     """Builds the units of one expansion, each once: datasets, pre-training runs, sweep points."""
 
-    def __init__(self, spec: Spec, workspace: Path) -> None:
+    def __init__(self, spec: Spec, workspace: Path, engine: Optional[dict[str, Any]] = None) -> None:
         self.spec = spec
         self.workspace = workspace
+        self.engine = engine or {}  # RunConfig engine flags for every run (precision, compile, gpu_data)
         self.datasets: dict[str, DatasetUnit] = {}
         self.runs: dict[str, RunUnit] = {}
         self.pretrains: dict[tuple[str, str], RunUnit] = {}
@@ -212,7 +214,7 @@ class _Expander:
                 parts, mixture = [(self.dataset(p.data), 1.0)], None
             cfg = RunConfig(mode="pretrain", data=[{"path": str(d.path), "weight": w} for d, w in parts],
                             layout="union" if len(parts) > 1 else "compact", n_train=p.n_train, n_val=p.n_val,
-                            n_test=p.n_test, model={"preset": model}, recipe=p.recipe, seed=p.seed)
+                            n_test=p.n_test, model={"preset": model}, recipe=p.recipe, seed=p.seed, **self.engine)
             body = _hash_body(cfg, {str(d.path): d.hash for d, _ in parts})
             self.pretrains[key] = self.run_unit(
                 f"{pname}-{model}", {"role": "pretrain", "cfg": body}, [d.hash for d, _ in parts], cfg,
@@ -243,7 +245,7 @@ class _Expander:
         down = self.dataset(sw.dataset)
         ckpt = str(parent.run_dir / "checkpoints" / "best.pt") if parent else None
         common = dict(data=[{"path": str(down.path)}], layout=parent.config["layout"] if parent else "compact",
-                      n_val=sw.n_val, n_test=sw.n_test, init_checkpoint=ckpt, model={"preset": model})
+                      n_val=sw.n_val, n_test=sw.n_test, init_checkpoint=ckpt, model={"preset": model}, **self.engine)
         subst = {str(down.path): down.hash}
         deps = [down.hash]
         if parent is not None:
@@ -276,8 +278,8 @@ class _Expander:
 
 def _hash_body(cfg: RunConfig, subst: dict[str, str]) -> dict[str, Any]:
     """The config as hashed: paths replaced by content hashes, launch-time fields (device,
-    threads, checkpoint cadence: a resume is exact from any checkpoint) dropped."""
-    body = cfg.model_dump(mode="json", exclude={"device": True, "threads": True,
+    threads, gpu_data, checkpoint cadence: a resume is exact from any checkpoint) dropped."""
+    body = cfg.model_dump(mode="json", exclude={"device": True, "threads": True, "gpu_data": True,
                                                  "recipe": {"checkpoint_minutes", "checkpoint_every"}})
     if not body.get("subset_offset"):
         body.pop("subset_offset", None)  # the default keeps the ids runs had before the field existed
@@ -297,7 +299,7 @@ def annotate(plan: Plan, store_runs: list[dict[str, Any]]) -> Plan:
 
 
 def plan_from_file(spec_path: str | Path, workspace: str | Path, sweeps: Optional[list[str]] = None,
-                   store_runs: Optional[list[dict[str, Any]]] = None) -> Plan:
+                   store_runs: Optional[list[dict[str, Any]]] = None, engine: Optional[dict[str, Any]] = None) -> Plan:
     spec = load_spec(spec_path)
-    plan = expand(spec, Path(spec_path), Path(workspace), sweeps)
+    plan = expand(spec, Path(spec_path), Path(workspace), sweeps, engine)
     return annotate(plan, store_runs or [])

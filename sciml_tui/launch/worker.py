@@ -110,7 +110,7 @@ class WorkerPool:
     def _spawn(self, slot: Any, job: dict[str, Any], cwd: Path, env: dict[str, str]) -> Worker:
         wd = WorkerDir(self.root / f"{slot.name.replace('#', '-')}-{uuid.uuid4().hex[:8]}")
         wd.put(job)  # waiting before the process starts: the run is held from the first moment
-        args = [*self.argv, str(wd.path)] + (["--max-rss-mb", f"{self.max_rss_mb:.0f}"] if self.max_rss_mb else [])
+        args = [*self.argv, str(wd.path), "--owner", str(os.getpid())] + (["--max-rss-mb", f"{self.max_rss_mb:.0f}"] if self.max_rss_mb else [])
         with open(wd.file(WORKER_LOG), "ab") as out:
             proc = subprocess.Popen(args, cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)

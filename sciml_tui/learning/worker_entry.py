@@ -1,4 +1,4 @@
-"""A warm worker: `python -m sciml_tui.learning.worker_entry WORKER_DIR [--max-rss-mb M]`.
+"""A warm worker: `python -m sciml_tui.learning.worker_entry WORKER_DIR --owner PID [--max-rss-mb M]`.
 
 One process that trains the runs a scheduler hands it, one after another (`sciml_tui/workerdir.py`),
 so that the interpreter, torch and the device are set up once per slot instead of once per run.
@@ -97,11 +97,13 @@ def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def serve(wd: WorkerDir, runner: Runner, max_rss_mb: Optional[float], threads: Optional[int]) -> int:
+def serve(wd: WorkerDir, runner: Runner, max_rss_mb: Optional[float], threads: Optional[int],
+          owner: Optional[int] = None) -> int:
     """Take jobs until told to exit, orphaned, stopped by SIGTERM or over the memory cap."""
     from sciml_tui.learning.preemption import EXIT_PREEMPTED
 
-    owner = os.getppid()  # the scheduler that started us; we are re-parented when it is gone
+    # the scheduler that started us (given, as it may be gone before we get here): re-parented when gone
+    owner = owner or os.getppid()
     wd.set_current(None)
     while True:
         job = wd.take()
@@ -131,11 +133,12 @@ def serve(wd: WorkerDir, runner: Runner, max_rss_mb: Optional[float], threads: O
 def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sciml_tui.learning.worker_entry", description=__doc__.splitlines()[0])
     ap.add_argument("worker_dir")
+    ap.add_argument("--owner", type=int, default=None, help="the scheduler's pid: exit when idle and it is gone")
     ap.add_argument("--max-rss-mb", type=float, default=None, help="exit after a run that leaves more resident")
     ap.add_argument("--runner", default=None, help="module:function (tests); default: the trainer")
     args = ap.parse_args(argv)
     threads = int(os.environ["OMP_NUM_THREADS"]) if os.environ.get("OMP_NUM_THREADS", "").isdigit() else None
-    return serve(WorkerDir(args.worker_dir), load_runner(args.runner), args.max_rss_mb, threads)
+    return serve(WorkerDir(args.worker_dir), load_runner(args.runner), args.max_rss_mb, threads, args.owner)
 
 
 if __name__ == "__main__":

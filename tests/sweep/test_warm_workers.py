@@ -36,7 +36,8 @@ def test_a_slot_keeps_one_process_for_run_after_run(spec_file, fake_worker):
         launch = RunDir(r["run_dir"]).launch()
         assert launch["token"] and launch["worker"] and launch["pid"] == r["pid"]
         assert (Path(r["run_dir"]) / "train.log").read_text().endswith("done\n")
-        assert LAUNCHES.liveness(launch) == Liveness.GONE  # done: the worker moved on or exited
+        # done: the worker lets go of it once it has cleaned up after the run
+        assert _wait(lambda: LAUNCHES.liveness(launch) == Liveness.GONE, 10)
     # the scheduler told its idle workers to go
     assert _wait(lambda: all(not psutil.pid_exists(int(p.split("=")[1])) or
                              psutil.Process(int(p.split("=")[1])).status() == psutil.STATUS_ZOMBIE
@@ -83,6 +84,10 @@ def test_killed_scheduler_leaves_worker_runs_going_and_a_new_one_adopts_them(spe
     assert run_scheduler(ws, ["s"], workers="warm") == {"done": 6}
     for r in ws.runs(sweep="s"):
         assert len(_starts(r["run_dir"])) == 1, r["id"]  # adopted, never started twice
+    # the killed scheduler's workers finish their runs and, idle without it, exit
+    pids = {RunDir(r["run_dir"]).launch()["pid"] for r in ws.runs(sweep="s")}
+    assert _wait(lambda: all(not psutil.pid_exists(p) or psutil.Process(p).status() == psutil.STATUS_ZOMBIE
+                             for p in pids), 20)
 
 
 def test_cancel_of_one_run_stops_that_run_and_the_others_go_on(spec_file, fake_worker, monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "sciml_tui"
-SHARED = {"errors", "atomic", "rundir", "tinydb_atomic", "terminal", "provenance"}  # shared helpers: any room
+SHARED = {"errors", "atomic", "rundir", "tinydb_atomic", "terminal", "provenance", "workerdir"}  # shared helpers: any room
 ROOMS = ("physics", "learning", "specs", "store", "launch", "results", "cli", "tui")
 DIST_NAMES = {"pyyaml": "yaml", "nvidia-ml-py": "pynvml"}
 

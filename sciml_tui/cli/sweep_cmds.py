@@ -21,6 +21,13 @@ DetachOpt = Annotated[bool, typer.Option("--detach", help="Run the scheduler in 
 MaxParOpt = Annotated[Optional[int], typer.Option("--max-parallel", min=1, help="At most K runs at a time.")]
 GpusOpt = Annotated[Optional[str], typer.Option("--gpus", help="GPU indices to use, e.g. 0,1 (default: all visible).")]
 PerGpuOpt = Annotated[int, typer.Option("--per-gpu", min=1, help="Runs per GPU at once.")]
+WorkersOpt = Annotated[Optional[str], typer.Option(
+    "--workers", help="warm: one training process per slot runs run after run (default); fresh: a new process per run.")]
+PrecisionOpt = Annotated[str, typer.Option(
+    "--precision", help="fp32 (the reference), tf32 (GPU matmuls in TF32) or bf16 (autocast; FFTs stay float32).")]
+CompileOpt = Annotated[bool, typer.Option("--compile", help="torch.compile the model's pointwise layers.")]
+GpuDataOpt = Annotated[str, typer.Option(
+    "--gpu-data", help="auto: training data resident on the GPU when it fits; host: pinned host memory.")]
 BackendOpt = Annotated[str, typer.Option("--backend", help="local (processes on this machine) or slurm (job arrays).")]
 PartitionOpt = Annotated[Optional[str], typer.Option("--partition", help="Slurm partition (--backend slurm).")]
 ArrayLimitOpt = Annotated[Optional[int], typer.Option("--array-limit", help="At most K array tasks at once (%K; --backend slurm).")]
@@ -47,6 +54,17 @@ def _spec_errors(exc: ConfigError) -> None:
     for line in str(exc).splitlines():
         typer.echo(f"error: {line}", err=True)
     raise typer.Exit(2)
+
+
+def _engine(precision: str, compile_model: bool, gpu_data: str) -> dict[str, Any]:
+    """The engine flags every run of the launch gets (precision and compile are part of run ids)."""
+    from sciml_tui.errors import UserError
+
+    if precision not in ("fp32", "tf32", "bf16"):
+        raise UserError(f"--precision {precision!r}: use fp32, tf32 or bf16")
+    if gpu_data not in ("auto", "host"):
+        raise UserError(f"--gpu-data {gpu_data!r}: use auto or host")
+    return {"precision": precision, "compile": compile_model, "gpu_data": gpu_data}
 
 
 def _gpus(value: Optional[str]) -> Optional[list[str]]:
@@ -174,6 +192,10 @@ def run_sweep(
     max_parallel: MaxParOpt = None,
     gpus: GpusOpt = None,
     per_gpu: PerGpuOpt = 1,
+    workers: WorkersOpt = None,
+    precision: PrecisionOpt = "fp32",
+    compile_model: CompileOpt = False,
+    gpu_data: GpuDataOpt = "auto",
     backend: BackendOpt = "local",
     partition: PartitionOpt = None,
     array_limit: ArrayLimitOpt = None,
@@ -194,8 +216,12 @@ def run_sweep(
     from sciml_tui.store import WorkspaceStore
 
     ws = WorkspaceStore(workspace)
+    engine = _engine(precision, compile_model, gpu_data)
+    from sciml_tui.launch.worker import check_mode
+
+    check_mode(workers)
     try:
-        plan = plan_sweep(spec, ws, sweep or None)
+        plan = plan_sweep(spec, ws, sweep or None, engine)
     except ConfigError as exc:
         _spec_errors(exc)
     gpu_list = _gpus(gpus)
@@ -211,7 +237,8 @@ def run_sweep(
     sopts = _slurm_options(partition, array_limit, slurm_opt)
     if detach:
         out = launch_sweep(ws, spec, sweeps=names, detach=True, rerun=rerun, max_parallel=max_parallel,
-                           gpus=gpu_list, per_gpu=per_gpu, backend=backend, slurm=sopts)
+                           gpus=gpu_list, per_gpu=per_gpu, backend=backend, slurm=sopts, workers=workers,
+                           engine=engine)
         if json_out:
             print_json(out)
         elif backend == "slurm":
@@ -223,7 +250,8 @@ def run_sweep(
         return
     def start(ev: Any = None) -> dict[str, Any]:
         return launch_sweep(ws, spec, sweeps=names, detach=False, rerun=rerun, max_parallel=max_parallel,
-                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts)
+                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts,
+                            workers=workers, engine=engine)
 
     if json_out:
         print_json(start())
@@ -240,6 +268,7 @@ def resume_cmd(
     max_parallel: MaxParOpt = None,
     gpus: GpusOpt = None,
     per_gpu: PerGpuOpt = 1,
+    workers: WorkersOpt = None,
     backend: BackendOpt = "local",
     partition: PartitionOpt = None,
     array_limit: ArrayLimitOpt = None,
@@ -252,10 +281,13 @@ def resume_cmd(
 
     ws = WorkspaceStore(workspace)
     gpu_list = _gpus(gpus)
+    from sciml_tui.launch.worker import check_mode
+
+    check_mode(workers)
     sopts = _slurm_options(partition, array_limit, slurm_opt)
     if detach:
         out = resume(ws, sweep, detach=True, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
-                     backend=backend, slurm=sopts)
+                     backend=backend, slurm=sopts, workers=workers)
         if json_out:
             print_json(out)
         elif backend == "slurm":
@@ -265,7 +297,7 @@ def resume_cmd(
         return
     def start(ev: Any = None) -> dict[str, Any]:
         return resume(ws, sweep, detach=False, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
-                      on_event=ev, backend=backend, slurm=sopts)
+                      on_event=ev, backend=backend, slurm=sopts, workers=workers)
 
     if json_out:
         print_json(start())

@@ -28,13 +28,15 @@ def _ws(ws: WorkspaceStore | str | os.PathLike[str]) -> WorkspaceStore:
     return ws if isinstance(ws, WorkspaceStore) else WorkspaceStore(ws)
 
 
-def plan_sweep(spec_path: str | Path, ws: WorkspaceStore | str, sweeps: Optional[list[str]] = None) -> Plan:
+def plan_sweep(spec_path: str | Path, ws: WorkspaceStore | str, sweeps: Optional[list[str]] = None,
+               engine: Optional[dict[str, Any]] = None) -> Plan:
     """Validate the spec and expand it; each unit's `state` says what the store already has.
 
+    `engine` sets RunConfig's engine flags (precision, compile, gpu_data) on every run.
     `plan.summary_lines()` is the printable dry run, `plan.to_dict()` its JSON.
     """
     ws = _ws(ws)
-    plan = plan_from_file(spec_path, ws.root, sweeps, ws.runs())
+    plan = plan_from_file(spec_path, ws.root, sweeps, ws.runs(), engine)
     plan.cost = estimate_in_workspace(plan, ws.root, device_for_slots(make_slots()))
     return plan
 
@@ -106,7 +108,8 @@ def _held(launch: Optional[dict[str, Any]]) -> bool:
 def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Optional[list[str]] = None,
                  detach: bool = True, rerun: bool = False, max_parallel: Optional[int] = None,
                  gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None,
-                 backend: str = "local", slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
+                 backend: str = "local", slurm: Optional[SlurmOptions] = None,
+                 workers: Optional[str] = None, engine: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Plan, record, and run the spec's sweeps (all of them unless `sweeps` names some).
 
     detach=True starts the scheduler as its own detached process and returns
@@ -116,11 +119,11 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
     them until they end and adds `counts`.
     """
     ws = _ws(ws)
-    plan = plan_sweep(spec_path, ws, sweeps)
+    plan = plan_sweep(spec_path, ws, sweeps, engine)
     names = list(plan.sweeps)
     if not names:
         raise UserError(f"{spec_path} defines no sweeps")
-    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu)
+    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu, workers)
     chosen.require()  # every check before anything is recorded or removed
     require_disk(ws, plan)
     refuse_driven([ws.sweep(name) for name in names])
@@ -130,23 +133,28 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
 
 def resume(ws: WorkspaceStore | str, sweep: str, *, detach: bool = True, max_parallel: Optional[int] = None,
            gpus: Optional[list[str]] = None, per_gpu: int = 1, on_event: Optional[Event] = None,
-           backend: str = "local", slurm: Optional[SlurmOptions] = None) -> dict[str, Any]:
+           backend: str = "local", slurm: Optional[SlurmOptions] = None,
+           workers: Optional[str] = None) -> dict[str, Any]:
     """Run what is missing, failed or cancelled in a recorded sweep, adopting live runs."""
     ws = _ws(ws)
-    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu)
+    chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu, workers)
     if ws.sweep(sweep) is None:
         raise UserError(f"no sweep named {sweep!r} in {ws.path}")
     return _submit(ws, [sweep], chosen, on_event)
 
 
 def _backend(name: str, slurm: Optional[SlurmOptions], detach: bool, max_parallel: Optional[int],
-             gpus: Optional[list[str]], per_gpu: int) -> Backend:
+             gpus: Optional[list[str]], per_gpu: int, workers: Optional[str] = None) -> Backend:
     """The backend the user asked for, with the options that belong to it."""
     if name == "local" and slurm is not None and (slurm.partition or slurm.array_limit or slurm.opts):
         raise UserError("--partition, --array-limit and --slurm-opt need --backend slurm")
+    if name != "local" and workers is not None:
+        raise UserError("--workers applies to --backend local (a Slurm array task is one process per run)")
     options: dict[str, Any] = {"detach": detach}
     if name == "local":
         options.update(max_parallel=max_parallel, gpus=gpus, per_gpu=per_gpu)
+        if workers is not None:
+            options["workers"] = workers
     elif name == "slurm":
         options["options"] = slurm
     return backend_named(name, **options)

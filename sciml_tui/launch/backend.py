@@ -13,19 +13,20 @@ The Slurm backend is `sciml_tui.launch.slurm.SlurmBackend`.
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Protocol
 
 from sciml_tui.errors import UserError
-from sciml_tui.launch.procs import create_time_of, pid_alive, terminate
+from sciml_tui.launch.procs import argv_from_env, create_time_of, pid_alive, terminate
 from sciml_tui.launch.sweeps import Event, no_event, sweep_queue
+from sciml_tui.launch.worker import DEFAULT_WORKERS, WorkerPool, check_mode, worker_alive, worker_argv
 from sciml_tui.rundir import STDOUT_LOG, RunDir
 from sciml_tui.store import WorkspaceStore
 from sciml_tui.store.reconcile import NO_RESULT
@@ -118,20 +119,11 @@ class Handle:
     create_time: Optional[float]
     slot: Optional[Slot] = None
     proc: Optional[subprocess.Popen] = field(default=None, repr=False)
+    launch: dict[str, Any] = field(default_factory=dict, repr=False)  # its launch.json (worker, token)
 
 
 def entry_argv() -> list[str]:
-    override = os.environ.get(ENTRY_ENV)
-    if override:
-        try:
-            argv = json.loads(override)
-        except ValueError:
-            argv = None
-        if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
-            raise UserError(f"{ENTRY_ENV} must be a JSON list of strings, like '[\"python\", \"-m\", "
-                            f"\"sciml_tui.learning.entry\"]', got {override[:60]!r}: fix or unset it")
-        return argv
-    return [sys.executable, "-m", "sciml_tui.learning.entry"]
+    return argv_from_env(ENTRY_ENV) or [sys.executable, "-m", "sciml_tui.learning.entry"]
 
 
 def process_env(threads: Optional[int], gpu: Optional[str]) -> dict[str, str]:
@@ -158,9 +150,13 @@ class LocalBackend:
     title = "local"
 
     def __init__(self, argv: Optional[list[str]] = None, *, detach: bool = True, max_parallel: Optional[int] = None,
-                 gpus: Optional[list[str]] = None, per_gpu: int = 1) -> None:
+                 gpus: Optional[list[str]] = None, per_gpu: int = 1, workers: str = DEFAULT_WORKERS) -> None:
+        check_mode(workers)
         self._argv = argv
         self.detach, self.max_parallel, self.gpus, self.per_gpu = detach, max_parallel, gpus, per_gpu
+        self.workers = workers
+        self.pool: Optional[WorkerPool] = None
+        self.slot_count = 1
 
     @property
     def argv(self) -> list[str]:
@@ -181,14 +177,20 @@ class LocalBackend:
             raise UserError(f"{len(held)} run(s) of {', '.join(sweeps)} are in {title} (e.g. {held[0]}); "
                             f"cancel them or use --backend {title.lower()}")
         if self.detach:
-            pid = spawn_scheduler(ws, sweeps, self.max_parallel, self.gpus, self.per_gpu)
+            pid = spawn_scheduler(ws, sweeps, self.max_parallel, self.gpus, self.per_gpu, self.workers)
             return {"sweeps": sweeps, "scheduler_pid": pid, "log": str(scheduler_log(ws, sweeps))}
         counts = run_scheduler(ws, sweeps, max_parallel=self.max_parallel, gpus=self.gpus, per_gpu=self.per_gpu,
-                               on_event=on_event)
+                               on_event=on_event, workers=self.workers)
         return {"sweeps": sweeps, "counts": counts}
 
     def liveness(self, launch: dict[str, Any]) -> Liveness:
-        return Liveness.RUNNING if pid_alive(launch.get("pid"), launch.get("create_time")) else Liveness.GONE
+        return Liveness.RUNNING if self._launch_alive(launch) else Liveness.GONE
+
+    @staticmethod
+    def _launch_alive(launch: dict[str, Any]) -> bool:
+        if launch.get("token"):  # handed to a warm worker
+            return worker_alive(launch)
+        return pid_alive(launch.get("pid"), launch.get("create_time"))
 
     def lost_message(self, launch: dict[str, Any]) -> str:
         return NO_RESULT
@@ -199,27 +201,53 @@ class LocalBackend:
             if handle is not None:
                 self.stop(handle, grace_s)
 
-    # -- one process each, for the scheduler -----------------------------------------------
+    # -- runs on slots, for the scheduler ---------------------------------------------------
+    def use_slots(self, slots: list[Slot]) -> None:
+        """The scheduler's slots: in warm mode each gets one worker, capped at its share of memory."""
+        self.slot_count = len(slots)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
     def start(self, run: RunRecord, slot: Slot, resume: bool, cwd: Path) -> Handle:
         rdir = RunDir(run.run_dir)
         rdir.write_config(run.config or {})
+        worker_cmd = worker_argv() if self.workers == "warm" else None
+        if worker_cmd is not None:
+            return self._start_warm(run, rdir, slot, resume, cwd, worker_cmd)
         args = [*self.argv, str(rdir.path)] + (["--resume"] if resume else [])
         with open(rdir.file(STDOUT_LOG), "ab") as out:
             proc = subprocess.Popen(
                 args, cwd=str(cwd), env=process_env(slot.threads, slot.gpu), stdin=subprocess.DEVNULL,
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
             )
-        create_time = create_time_of(proc.pid)
-        rdir.write_launch({
-            "pid": proc.pid, "pgid": proc.pid, "backend": self.name, "host": socket.gethostname(),
-            "started_at": time.time(), "device": slot.device, "create_time": create_time,
-            "argv": args,
-        })
-        return Handle(run.id, rdir.path, proc.pid, proc.pid, create_time, slot, proc)
+        launch = self._write_launch(rdir, slot, proc.pid, create_time_of(proc.pid), {"argv": args})
+        return Handle(run.id, rdir.path, proc.pid, proc.pid, launch["create_time"], slot, proc, launch)
+
+    def _start_warm(self, run: RunRecord, rdir: RunDir, slot: Slot, resume: bool, cwd: Path,
+                    worker_cmd: list[str]) -> Handle:
+        if self.pool is None:
+            self.pool = WorkerPool(Path(cwd) / ".sciml" / "workers", worker_cmd, self.slot_count)
+        token = uuid.uuid4().hex
+        worker = self.pool.dispatch(slot, {"run_dir": str(rdir.path.resolve()), "resume": resume, "token": token},
+                                    cwd, process_env(slot.threads, slot.gpu))
+        launch = self._write_launch(rdir, slot, worker.pid, worker.create_time,
+                                    {"argv": worker.argv, "worker": str(worker.dir.path), "token": token})
+        return Handle(run.id, rdir.path, worker.pid, worker.pid, worker.create_time, slot, None, launch)
+
+    def _write_launch(self, rdir: RunDir, slot: Slot, pid: int, create_time: Optional[float],
+                      extra: dict[str, Any]) -> dict[str, Any]:
+        launch = {"pid": pid, "pgid": pid, "backend": self.name, "host": socket.gethostname(),
+                  "started_at": time.time(), "device": slot.device, "create_time": create_time, **extra}
+        rdir.write_launch(launch)
+        return launch
 
     def alive(self, handle: Handle) -> bool:
         if handle.proc is not None:
             return handle.proc.poll() is None
+        if handle.launch.get("token"):
+            return worker_alive(handle.launch)
         return pid_alive(handle.pid, handle.create_time)
 
     def adopt(self, run: RunRecord, launch: dict[str, Any]) -> Optional[Handle]:
@@ -231,9 +259,9 @@ class LocalBackend:
     def adopt_launch(self, launch: dict[str, Any]) -> Optional[Handle]:
         """A handle on the live process a local `launch.json` describes, else None."""
         pid = launch.get("pid")
-        if launch.get("backend", "local") != self.name or not pid_alive(pid, launch.get("create_time")):
+        if launch.get("backend", "local") != self.name or not self._launch_alive(launch):
             return None
-        return Handle("", Path("."), pid, launch.get("pgid") or pid, launch.get("create_time"))
+        return Handle("", Path("."), pid, launch.get("pgid") or pid, launch.get("create_time"), launch=launch)
 
     def stop(self, handle: Handle, grace_s: float = 5.0) -> None:
         """SIGTERM the run's process group, SIGKILL it after `grace_s` if still there."""

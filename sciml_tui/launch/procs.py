@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
 from typing import Any, Callable, Optional
 
 import psutil
+
+from sciml_tui.errors import UserError
 
 # A pid is ours only if its start time matches the one recorded at launch (pids get reused).
 CREATE_TIME_SLACK_S = 2.0
@@ -54,3 +57,18 @@ def terminate(send: Callable[[int], None], alive: Callable[[], bool], grace_s: f
             if not alive():
                 return
             time.sleep(0.05)
+
+
+def argv_from_env(var: str) -> Optional[list[str]]:
+    """A command prefix given as a JSON list of strings in the environment variable `var`."""
+    override = os.environ.get(var)
+    if not override:
+        return None
+    try:
+        argv = json.loads(override)
+    except ValueError:
+        argv = None
+    if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
+        raise UserError(f"{var} must be a JSON list of strings, like '[\"python\", \"-m\", "
+                        f"\"sciml_tui.learning.entry\"]', got {override[:60]!r}: fix or unset it")
+    return argv

@@ -20,6 +20,7 @@ from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import LAUNCHES, Handle, LocalBackend, Slot, make_slots
 from sciml_tui.launch.notify import Notifier, with_notifier
 from sciml_tui.launch.lr_search import LrSearchHook
+from sciml_tui.launch.worker import DEFAULT_WORKERS
 from sciml_tui.launch.sweeps import (Event, claim_sweeps, generate_datasets, missing_dataset, no_event,
                                      settle_sweeps, state_counts, sweep_queue)
 from sciml_tui.rundir import RunDir
@@ -39,6 +40,8 @@ class Scheduler:
         self.sweeps = sweeps
         self.backend = backend or LocalBackend()
         self.slots = slots or make_slots()
+        if hasattr(self.backend, "use_slots"):
+            self.backend.use_slots(self.slots)
         self.poll_s = poll_s
         self.notifier = Notifier(ws, sweeps)  # alerts the sweeps' `notify` hooks ask for
         self.emit = with_notifier(self.notifier, on_event or no_event)
@@ -80,6 +83,8 @@ class Scheduler:
             self.beat(force=True, state="stopped", message=str(exc))
             raise
         finally:
+            if hasattr(self.backend, "close"):
+                self.backend.close()
             if not store_failed:
                 me = os.getpid()
                 settle_sweeps(self.ws, self.sweeps, lambda rec: rec.get("scheduler_pid") == me, stopped=self.stop)
@@ -276,10 +281,11 @@ CLAIM_WAIT_S = 60.0
 
 
 def spawn_scheduler(ws: WorkspaceStore, sweeps: list[str], max_parallel: Optional[int], gpus: Optional[list[str]],
-                    per_gpu: int, wait_s: float = CLAIM_WAIT_S) -> int:
+                    per_gpu: int, workers: str = DEFAULT_WORKERS, wait_s: float = CLAIM_WAIT_S) -> int:
     """Start `python -m sciml_tui.launch.daemon` in its own session and return its pid once it
     holds the sweeps; its refusal (another live scheduler, a damaged store) is raised here."""
-    args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu)]
+    args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu),
+            "--workers", workers]
     if max_parallel:
         args += ["--max-parallel", str(max_parallel)]
     if gpus is not None:
@@ -315,10 +321,11 @@ def _wait_for_claim(ws: WorkspaceStore, sweeps: list[str], proc: subprocess.Pope
 
 def run_scheduler(ws: WorkspaceStore, sweeps: list[str], *, max_parallel: Optional[int] = None,
                   gpus: Optional[list[str]] = None, per_gpu: int = 1, slots: Optional[list[Slot]] = None,
-                  on_event: Optional[Event] = None, poll_s: float = 0.1) -> dict[str, int]:
+                  on_event: Optional[Event] = None, poll_s: float = 0.1,
+                  workers: str = DEFAULT_WORKERS) -> dict[str, int]:
     """Run the scheduler in this process until the sweeps finish; returns counts of states."""
     reconcile(ws, LAUNCHES)
-    sched = Scheduler(ws, sweeps, LocalBackend(), slots or make_slots(gpus, per_gpu, max_parallel),
+    sched = Scheduler(ws, sweeps, LocalBackend(workers=workers), slots or make_slots(gpus, per_gpu, max_parallel),
                       poll_s=poll_s, on_event=on_event)
     install_stop_handlers(sched)
     return sched.run()

@@ -62,8 +62,10 @@ class RunConfig(_Strict):
     recipe: RecipeConfig = RecipeConfig()
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # engine flags (`sciml run sweep --precision/--compile/--gpu-data`); fp32 eager is the reference
     precision: Literal["fp32", "tf32", "bf16"] = "fp32"
     compile: bool = False
+    gpu_data: Literal["auto", "host"] = "auto"  # auto: datasets resident on the GPU when they fit
     threads: Optional[int] = Field(None, ge=1)  # torch.set_num_threads for this process
     # pause (checkpoint, exit as preempted) once this epoch is done: the lr search's rungs
     stop_after_epoch: Optional[int] = Field(None, ge=1)

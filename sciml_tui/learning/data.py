@@ -224,8 +224,9 @@ def _cat(arrays: list[np.ndarray]) -> np.ndarray:
     return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)  # no copy of a 4 GiB split
 
 
-def normalize(splits: list[Split], layout: str, scales: dict, device: torch.device) -> FieldSet:
-    """Apply the scales to the splits (concatenated) and place the tensors on `device`."""
+def normalize(splits: list[Split], layout: str, scales: dict, device: torch.device, resident: bool = True) -> FieldSet:
+    """Apply the scales to the splits (concatenated) and place the tensors on `device`: on a GPU
+    only when `resident` and they fit, else in pinned host memory, copied batch by batch."""
     f = _cat([s.f for s in splits])
     coef = _cat([layout_coefficients(s, layout) for s in splits])
     if coef.shape[1] != len(scales["coef"]):
@@ -236,7 +237,7 @@ def normalize(splits: list[Split], layout: str, scales: dict, device: torch.devi
     coef_n = coef / s[:, None] / np.asarray(scales["coef"], dtype=np.float32)[None, :]
     u = _cat([sp.u for sp in splits])
     bytes_needed = f_n.nbytes + u.nbytes
-    host = device.type == "cuda" and not _fits_on_gpu(device, bytes_needed)
+    host = device.type == "cuda" and not (resident and _fits_on_gpu(device, bytes_needed))
     where = torch.device("cpu") if host else device
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(where)  # noqa: E731
     fs = FieldSet(t(f_n)[:, None], t(coef_n), t(u)[:, None])

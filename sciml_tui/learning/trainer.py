@@ -141,9 +141,11 @@ class Trainer:
             if init is None:
                 self.scales = pool_scales(paths, cfg.layout)
         val = load_splits(paths, "val", weights, cfg.n_val)
-        self.test = normalize(test, cfg.layout, self.scales, self.device)
-        self.val = normalize(val, cfg.layout, self.scales, self.device)
-        self.train = normalize(self.train_splits, cfg.layout, self.scales, self.device) if self.train_splits else None
+        resident = cfg.gpu_data == "auto"
+        self.test = normalize(test, cfg.layout, self.scales, self.device, resident)
+        self.val = normalize(val, cfg.layout, self.scales, self.device, resident)
+        self.train = normalize(self.train_splits, cfg.layout, self.scales, self.device, resident) \
+            if self.train_splits else None
 
         self.model = FNO2d(arch["in_channels"], arch["width"], arch["modes"], arch["layers"]).to(self.device)
         self.model.spectral[0].check_grid(*self.test.grid)

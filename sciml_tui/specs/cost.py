@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from sciml_tui.learning.cadence import ValidationPlan, validation_plan
 from sciml_tui.learning.param_count import count_params
 from sciml_tui.learning.presets import resolve_model
 from sciml_tui.physics.systems import TENSOR_WIDTH  # coefficient channels stored per system
@@ -26,19 +27,22 @@ NOMINAL_STARTUP_S = 5.0  # a fresh process: imports, device init, data reads (gu
 DEFAULT_LIMIT_HOURS = 24.0
 
 
-# ---- the cadence rules (one place each, so a new rule changes one function) --------------
-def validations_per_run(epochs: int) -> int:
-    """Validation passes over the validation set in one training run: today, every epoch."""
-    return epochs
+# ---- the cadence rules: the trainer's own (`learning/cadence.py`), so estimate and run agree ----
+def validation_passes(epochs: int, n_train: int, n_val: int, batch_size: int, recipe: dict[str, Any]) -> ValidationPlan:
+    """The validation plan the trainer follows for these shapes and recipe keys."""
+    return validation_plan(epochs, n_train, n_val, batch_size=batch_size, share=recipe.get("val_share", 0.1),
+                           min_evals=recipe.get("val_min_evals", 10), min_samples=recipe.get("val_min_samples", 128))
 
 
-def checkpoint_writes(epochs: int, checkpoint_every: Optional[int]) -> tuple[int, int]:
-    """(best.pt writes at most, last.pt writes): best whenever validation improves (at most
-    every validation), last every `checkpoint_every` epochs (when set) and at the end."""
-    if not checkpoint_every:
-        return validations_per_run(epochs), 1
-    last = epochs // checkpoint_every + (1 if epochs % checkpoint_every else 0)
-    return validations_per_run(epochs), last
+def checkpoint_writes(epochs: int, validations: int, checkpoint_every: Optional[int], seconds: float = 0.0,
+                      checkpoint_minutes: float = 10.0) -> tuple[int, int]:
+    """(best.pt writes at most, last.pt writes) of a run of `seconds`: both are written together
+    every `checkpoint_minutes` of wall time, every `checkpoint_every` epochs when set, and at the
+    end; best.pt only when a validation improved since the last write."""
+    last = 1 + int(seconds // (checkpoint_minutes * 60))
+    if checkpoint_every:
+        last += (epochs - 1) // checkpoint_every  # epoch multiples before the last (the end writes anyway)
+    return min(validations, last), last
 
 
 # ---- per-run work ----------------------------------------------------------------------------
@@ -72,6 +76,8 @@ class RunWork:
     n_test: int
     eval_batch: int
     checkpoint_every: Optional[int] = None
+    checkpoint_minutes: float = 10.0
+    recipe: dict[str, Any] = field(default_factory=dict, compare=False)  # the validation cadence keys
 
     @property
     def key(self) -> str:
@@ -86,12 +92,29 @@ class RunWork:
         return self.train_steps * self.batch
 
     @property
+    def val_plan(self) -> ValidationPlan:
+        """Epochs validated during training and samples per validation (zero-shot: one full pass)."""
+        if not self.epochs:
+            return ValidationPlan([0], self.n_val)
+        return validation_passes(self.epochs, self.n_train, self.n_val, self.batch, self.recipe)
+
+    @property
     def validations(self) -> int:
-        return validations_per_run(self.epochs) if self.epochs else 1
+        return len(self.val_plan.epochs)
+
+    @property
+    def final_val_passes(self) -> int:
+        """A run validated on a subset measures its best weights once on the whole split."""
+        return self.n_val if self.epochs and self.val_plan.samples < self.n_val else 0
 
     @property
     def eval_passes(self) -> int:
-        return self.validations * self.n_val + self.n_test
+        return self.val_plan.passes + self.final_val_passes + self.n_test
+
+    def eval_batches(self) -> int:
+        chunks = lambda n: math.ceil(n / self.eval_batch)  # noqa: E731
+        plan = self.val_plan
+        return len(plan.epochs) * chunks(plan.samples) + chunks(self.final_val_passes) + chunks(self.n_test)
 
     @property
     def params(self) -> int:
@@ -101,12 +124,14 @@ class RunWork:
     def flops(self) -> float:
         return fno_forward_flops(self.width, self.modes, self.layers, self.in_channels, self.grid)
 
-    def checkpoint_bytes(self) -> tuple[int, int]:
-        """(bytes on disk when done, bytes written at most): best = weights, last = weights + Adam."""
+    def checkpoint_bytes(self, seconds: float = 0.0) -> tuple[int, int]:
+        """(bytes on disk when done, bytes written at most in a run of `seconds`): best = weights,
+        last = weights + Adam."""
         if not self.epochs:
             return 0, 0
         weights = 4 * self.params
-        best, last = checkpoint_writes(self.epochs, self.checkpoint_every)
+        best, last = checkpoint_writes(self.epochs, self.validations, self.checkpoint_every, seconds,
+                                       self.checkpoint_minutes)
         return weights + 3 * weights, best * weights + last * 3 * weights
 
 
@@ -134,7 +159,9 @@ def run_work(run: Any, datasets: dict[str, Any]) -> RunWork:
                    batch=max(1, min(int(rec["batch_size"]), n_train or 1)), epochs=0 if zeroshot else int(rec["epochs"]),
                    n_val=n_val, n_test=int(cfg.get("n_test") or _pool(units, "test")),
                    eval_batch=max(1, min(int(rec["batch_size"]), n_val)),
-                   checkpoint_every=rec.get("checkpoint_every"))
+                   checkpoint_every=rec.get("checkpoint_every"),
+                   checkpoint_minutes=float(rec.get("checkpoint_minutes") or 10.0),
+                   recipe={k: rec[k] for k in ("val_share", "val_min_evals", "val_min_samples") if k in rec})
 
 
 def dataset_bytes(system: str, grid: int, count: int) -> int:
@@ -200,8 +227,8 @@ def _entry_flops(entry: dict[str, Any]) -> float:
 
 def run_seconds(work: RunWork, model: StepModel, startup_s: float = 0.0) -> float:
     """Device seconds of one run: its process start, training steps and evaluation steps."""
-    evals = math.ceil(work.n_val / work.eval_batch) * work.validations + math.ceil(work.n_test / work.eval_batch)
-    return startup_s + work.train_steps * model.train_s(work.batch) + evals * model.eval_s(work.eval_batch)
+    return (startup_s + work.train_steps * model.train_s(work.batch)
+            + work.eval_batches() * model.eval_s(work.eval_batch))
 
 
 # ---- the estimate of a plan ------------------------------------------------------------------
@@ -297,7 +324,7 @@ def estimate(plan: Any, table: dict[str, Any], device: str, kind: str = "cpu", s
         if model.guess:
             est.guesses[work.key] = model.source
         secs = run_seconds(work, model, startup)
-        keep, written = work.checkpoint_bytes()
+        keep, written = work.checkpoint_bytes(secs)
         est.runs += 1
         est.train_passes += work.train_passes
         est.eval_passes += work.eval_passes

@@ -188,18 +188,19 @@ def lr_search_lines(settings: dict[str, Any], pts: list[RunUnit]) -> list[str]:
 
 
 def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[str]] = None,
-           store_runs: Optional[list[Any]] = None) -> Plan:
+           store_runs: Optional[list[Any]] = None, engine: Optional[dict[str, Any]] = None) -> Plan:
     """Expand `spec` (already validated) into units rooted at `workspace`. Writes nothing.
 
     With `store_runs` each unit's state is read from them, and an adaptive lr grid gains the
-    lrs its finished points call for (content-addressed: the same records add the same runs)."""
+    lrs its finished points call for (content-addressed: the same records add the same runs).
+    `engine` holds the RunConfig engine flags of every run (precision, compile, gpu_data)."""
     names = list(spec.sweeps) if not sweeps else sweeps
     for s in names:
         if s not in spec.sweeps:
             raise UserError(f"{spec_path}: no sweep named {s!r} (it has: {', '.join(spec.sweeps) or 'none'})")
     plan = Plan(spec_path=Path(spec_path), spec_hash=stable_hash(spec.model_dump(mode="json")),
                 experiment=Path(spec_path).stem, sweeps={s: [] for s in names})
-    units = _Expander(spec, Path(workspace).absolute())
+    units = _Expander(spec, Path(workspace).absolute(), engine)
     points = 0
     for sname in names:
         points += _point_count(spec, sname)
@@ -251,9 +252,10 @@ def _point_count(spec: Spec, sname: str) -> int:
 class _Expander:
     """Builds the units of one expansion, each once: datasets, pre-training runs, sweep points."""
 
-    def __init__(self, spec: Spec, workspace: Path) -> None:
+    def __init__(self, spec: Spec, workspace: Path, engine: Optional[dict[str, Any]] = None) -> None:
         self.spec = spec
         self.workspace = workspace
+        self.engine = engine or {}  # RunConfig engine flags for every run (precision, compile, gpu_data)
         self.datasets: dict[str, DatasetUnit] = {}
         self.runs: dict[str, RunUnit] = {}
         self.pretrains: dict[tuple[str, str], RunUnit] = {}
@@ -288,7 +290,7 @@ class _Expander:
             else:
                 parts, mixture = [(self.dataset(p.data), 1.0)], None
             cfg = run_config_for("pretrain", [(str(d.path), w) for d, w in parts], model, n_train=p.n_train,
-                                 n_val=p.n_val, n_test=p.n_test, recipe=p.recipe, seed=p.seed)
+                                 n_val=p.n_val, n_test=p.n_test, recipe=p.recipe, seed=p.seed, **self.engine)
             body = _hash_body(cfg, {str(d.path): d.hash for d, _ in parts})
             self.pretrains[key] = self.run_unit(
                 f"{pname}-{model}", {"role": "pretrain", "cfg": body}, [d.hash for d, _ in parts], cfg,
@@ -319,7 +321,7 @@ class _Expander:
         down = self.dataset(sw.dataset)
         ckpt = str(parent.run_dir / "checkpoints" / "best.pt") if parent else None
         common = dict(parts=[(str(down.path), 1.0)], layout=parent.config["layout"] if parent else "compact",
-                      n_val=sw.n_val, n_test=sw.n_test, init_checkpoint=ckpt, model=model)
+                      n_val=sw.n_val, n_test=sw.n_test, init_checkpoint=ckpt, model=model, **self.engine)
         subst = {str(down.path): down.hash}
         deps = [down.hash]
         if parent is not None:
@@ -356,8 +358,9 @@ class _Expander:
 
 def _hash_body(cfg: RunConfig, subst: dict[str, str]) -> dict[str, Any]:
     """The config as hashed: paths replaced by content hashes, launch-time fields (device,
-    threads, checkpoint cadence: a resume is exact from any checkpoint) dropped."""
-    body = cfg.model_dump(mode="json", exclude={"device": True, "threads": True, "stop_after_epoch": True,
+    threads, gpu_data, checkpoint cadence: a resume is exact from any checkpoint) dropped."""
+    body = cfg.model_dump(mode="json", exclude={"device": True, "threads": True, "gpu_data": True,
+                                                 "stop_after_epoch": True,
                                                  "recipe": {"checkpoint_minutes", "checkpoint_every"}})
     if not body.get("subset_offset"):
         body.pop("subset_offset", None)  # the default keeps the ids runs had before the field existed
@@ -379,6 +382,6 @@ def annotate(plan: Plan, store_runs: list[dict[str, Any]]) -> Plan:
 
 
 def plan_from_file(spec_path: str | Path, workspace: str | Path, sweeps: Optional[list[str]] = None,
-                   store_runs: Optional[list[dict[str, Any]]] = None) -> Plan:
+                   store_runs: Optional[list[dict[str, Any]]] = None, engine: Optional[dict[str, Any]] = None) -> Plan:
     spec = load_spec(spec_path)
-    return expand(spec, Path(spec_path), Path(workspace), sweeps, store_runs or [])
+    return expand(spec, Path(spec_path), Path(workspace), sweeps, store_runs or [], engine)

@@ -43,13 +43,28 @@ def test_train_passes_drop_the_incomplete_last_batch():
                         n_train=100, batch=32, epochs=10, n_val=8, n_test=8, eval_batch=8)
     assert work.train_steps == 10 * 3
     assert work.train_passes == 10 * 96
+    # the trainer's cadence: a 10% share of 10 x 96 x 3 passes allows 36 evaluations of 8
+    # samples, capped at one per epoch
+    assert work.validations == 10
     assert work.eval_passes == 10 * 8 + 8
 
 
-def test_cadence_rules_count_validations_and_checkpoint_writes():
-    assert cost.validations_per_run(500) == 500
-    assert cost.checkpoint_writes(10, 1) == (10, 10)
-    assert cost.checkpoint_writes(10, 3) == (10, 4)  # epochs 3, 6, 9 and the last
+def test_validation_follows_the_trainers_cadence_not_every_epoch():
+    work = cost.RunWork(id="r", role="sweep", model="tiny", width=8, modes=4, layers=4, in_channels=4, grid=16,
+                        n_train=8, batch=8, epochs=500, n_val=1000, n_test=100, eval_batch=8)
+    # W = 500 x 8 x 3 = 12000 passes, 10% = 1200: 10 evaluations (the minimum) of 128 samples
+    assert work.validations == 10
+    assert work.val_plan.samples == 128
+    assert work.eval_passes == 10 * 128 + 1000 + 100  # + the best weights on the whole split, + test
+    every = cost.RunWork(**{**work.__dict__, "recipe": {"val_share": None}})
+    assert every.validations == 500 and every.eval_passes == 500 * 1000 + 100
+
+
+def test_checkpoint_writes_follow_the_clock_and_the_epoch_option():
+    assert cost.checkpoint_writes(10, 10, None) == (1, 1)  # only at the end
+    assert cost.checkpoint_writes(10, 10, None, seconds=25 * 60) == (3, 3)  # + every 10 min
+    assert cost.checkpoint_writes(10, 10, 3) == (4, 4)  # epochs 3, 6, 9 and the last
+    assert cost.checkpoint_writes(10, 2, 1) == (2, 10)  # best.pt only after an improved validation
 
 
 def test_checkpoint_bytes_are_weights_plus_adam_state():
@@ -59,8 +74,8 @@ def test_checkpoint_bytes_are_weights_plus_adam_state():
     keep, written = work.checkpoint_bytes()
     assert keep == 16 * work.params  # best.pt weights + last.pt weights and two Adam moments
     assert written == 5 * 4 * work.params + 5 * 12 * work.params
-    by_clock = cost.RunWork(**{**work.__dict__, "checkpoint_every": None})  # the default: last.pt at the end
-    assert by_clock.checkpoint_bytes()[1] == 5 * 4 * work.params + 1 * 12 * work.params
+    by_clock = cost.RunWork(**{**work.__dict__, "checkpoint_every": None})  # the default: both at the end
+    assert by_clock.checkpoint_bytes()[1] == 1 * 4 * work.params + 1 * 12 * work.params
     zeroshot = cost.RunWork(**{**work.__dict__, "epochs": 0, "n_train": 0})
     assert zeroshot.checkpoint_bytes() == (0, 0)
 

@@ -73,3 +73,11 @@ def wait_until(pred, timeout: float = 60.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+@pytest.fixture
+def fake_worker(fake_entry):
+    """Warm workers whose runner is the fake trainer (the worker loop itself is the real one)."""
+    fake_entry.setenv("SCIML_WORKER_ENTRY", json.dumps(
+        [sys.executable, "-m", "sciml_tui.learning.worker_entry", "--runner", f"{HERE / 'fake_entry.py'}:train"]))
+    return fake_entry

@@ -1,4 +1,5 @@
-"""A stand-in for `python -m sciml_tui.learning.entry RUN_DIR [--resume]` with the same files.
+"""A stand-in for `python -m sciml_tui.learning.entry RUN_DIR [--resume]` with the same files
+(and, as `train`, for the trainer a warm worker runs).
 
 Epochs take FAKE_EPOCH_S seconds each; `checkpoints/last.pt` (JSON here) records the epoch so
 that --resume continues; `starts.log` gets one line per process start (to count duplicates).
@@ -15,8 +16,15 @@ import yaml
 
 
 def main() -> int:
-    run_dir = Path(sys.argv[1])
-    resume = "--resume" in sys.argv[2:]
+    return train(sys.argv[1], "--resume" in sys.argv[2:])
+
+
+def train(run_dir: str, resume: bool) -> int:
+    """One run; also the `--runner` of a warm worker (tests/sweep/fake_entry.py:train).
+    FAKE_CRASH names a run directory whose training kills its process (a crash)."""
+    run_dir = Path(run_dir)
+    if os.environ.get("FAKE_CRASH") and os.environ["FAKE_CRASH"] in run_dir.name:
+        os.kill(os.getpid(), 9)
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     epochs = cfg["recipe"]["epochs"] if cfg["mode"] != "zeroshot" else 0
     ckpt = run_dir / "checkpoints" / "last.pt"

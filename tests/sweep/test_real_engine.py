@@ -45,7 +45,7 @@ def test_sigkilled_real_run_resumes_from_its_last_checkpoint(tmp_path):
     spec.write_text(SPEC)
     runner = CliRunner()
     w = ["--workspace", str(tmp_path)]
-    res = runner.invoke(app, ["run", "sweep", str(spec), *w, "--detach", "--json"])
+    res = runner.invoke(app, ["run", "sweep", str(spec), *w, "--detach", "--json", "--workers", "fresh"])
     assert res.exit_code == 0, res.output
     sched_pid = json.loads(res.output)["scheduler_pid"]
     ws = WorkspaceStore(tmp_path)
@@ -59,7 +59,7 @@ def test_sigkilled_real_run_resumes_from_its_last_checkpoint(tmp_path):
     res = runner.invoke(app, ["status", "--json", "--sweep", "r", *w])
     (row,) = json.loads(res.output)["runs"]
     assert row["state"] == "failed" and not (run_dir / "result.json").exists()
-    res = runner.invoke(app, ["resume", "r", *w])
+    res = runner.invoke(app, ["resume", "r", *w, "--workers", "fresh"])
     assert res.exit_code == 0, res.output
     rec = ws.run(run["id"])
     assert rec["state"] == "done" and rec["test_error"] is not None and rec["epochs_run"] == 30

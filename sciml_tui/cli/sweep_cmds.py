@@ -211,14 +211,13 @@ def run_sweep(
     launch asks first. With --backend slurm the runs go to Slurm as job arrays (pre-training
     first, the points depending on it); --detach returns right after submission.
     """
-    from sciml_tui.launch import launch_sweep, plan_sweep
+    from sciml_tui.launch import plan_sweep
     from sciml_tui.launch.backend import make_slots
+    from sciml_tui.launch.worker import check_mode
     from sciml_tui.store import WorkspaceStore
 
     ws = WorkspaceStore(workspace)
     engine = _engine(precision, compile_model, gpu_data)
-    from sciml_tui.launch.worker import check_mode
-
     check_mode(workers)
     try:
         plan = plan_sweep(spec, ws, sweep or None, engine)
@@ -227,37 +226,46 @@ def run_sweep(
     gpu_list = _gpus(gpus)
     plan.cost = _estimate(ws, plan, make_slots(gpu_list, per_gpu, max_parallel), max_hours, calibrate, rerun)
     if dry_run:
-        if json_out:
-            print_json(plan.to_dict())
-        else:
-            typer.echo("\n".join(plan.summary_lines()))
+        _print_plan(plan, json_out)
         return
     _confirm_cost(plan.cost, yes, is_tty() and not json_out)
-    names = list(plan.sweeps)
-    sopts = _slurm_options(partition, array_limit, slurm_opt)
+    launch = dict(sweeps=list(plan.sweeps), rerun=rerun, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
+                  backend=backend, slurm=_slurm_options(partition, array_limit, slurm_opt), workers=workers,
+                  engine=engine)
+    todo = len(plan.runs) if rerun else sum(r.pending for r in plan.runs)
+    _launch(ws, spec, launch, detach, json_out, todo)
+
+
+def _print_plan(plan: Any, json_out: bool) -> None:
+    if json_out:
+        print_json(plan.to_dict())
+    else:
+        typer.echo("\n".join(plan.summary_lines()))
+
+
+def _launch(ws: Any, spec: Path, launch: dict[str, Any], detach: bool, json_out: bool, todo: int) -> None:
+    """Launch a planned sweep: detached (print what was started) or followed in the foreground."""
+    from sciml_tui.launch import launch_sweep
+
     if detach:
-        out = launch_sweep(ws, spec, sweeps=names, detach=True, rerun=rerun, max_parallel=max_parallel,
-                           gpus=gpu_list, per_gpu=per_gpu, backend=backend, slurm=sopts, workers=workers,
-                           engine=engine)
+        out = launch_sweep(ws, spec, detach=True, **launch)
         if json_out:
             print_json(out)
-        elif backend == "slurm":
+            return
+        if launch["backend"] == "slurm":
             _echo_submitted(out)
-            typer.echo("follow it with `sciml status --watch`")
         else:
-            typer.echo(f"scheduler pid {out['scheduler_pid']} runs {', '.join(names)}; log: {out['log']}")
-            typer.echo("follow it with `sciml status --watch`")
+            typer.echo(f"scheduler pid {out['scheduler_pid']} runs {', '.join(launch['sweeps'])}; log: {out['log']}")
+        typer.echo("follow it with `sciml status --watch`")
         return
+
     def start(ev: Any = None) -> dict[str, Any]:
-        return launch_sweep(ws, spec, sweeps=names, detach=False, rerun=rerun, max_parallel=max_parallel,
-                            gpus=gpu_list, per_gpu=per_gpu, on_event=ev, backend=backend, slurm=sopts,
-                            workers=workers, engine=engine)
+        return launch_sweep(ws, spec, detach=False, on_event=ev, **launch)
 
     if json_out:
         print_json(start())
         return
-    todo = len(plan.runs) if rerun else sum(r.pending for r in plan.runs)
-    _foreground(ws, names, start, todo)
+    _foreground(ws, launch["sweeps"], start, todo)
 
 
 @app.command("resume", examples=["sciml resume quickstart", "sciml resume quickstart --detach --json"])

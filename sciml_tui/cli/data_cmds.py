@@ -39,7 +39,10 @@ class _PlainProgress:
             print(f"generated {done}/{total} samples ({pct}%)", file=sys.stderr, flush=True)
 
 
-@data_app.command("generate")
+@data_app.command("generate", examples=[
+    "sciml data generate poisson --range 5:10 --n 64 --train 1024 --val 128 --test 128 --seed 2 --out data/p-5-10",
+    "sciml data generate helmholtz --range 1:10 --n 128 --train 32768 --val 4096 --test 4096 --out data/h",
+])
 def generate(
     system: Annotated[str, typer.Argument(help="poisson (SYS-1, e) | advdiff (SYS-2, psi) | helmholtz (SYS-3, omega)")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: writes train.h5, val.h5, test.h5.")],
@@ -113,7 +116,7 @@ def _print_summary(s: dict) -> None:
     typer.echo(f"  {total} samples in {s['elapsed_s']:.1f} s ({s['samples_per_s']:.0f} samples/s)")
 
 
-@data_app.command("info")
+@data_app.command("info", examples=["sciml data info data/p-5-10", "sciml data info data/p-5-10/train.h5 --verify --json"])
 def info(
     path: Annotated[Path, typer.Argument(help="A dataset folder ({train,val,test}.h5) or one file (.h5), ours or the seed's.")],
     verify: Annotated[bool, typer.Option("--verify", help="Recompute the content hash.")] = False,

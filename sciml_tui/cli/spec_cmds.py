@@ -82,7 +82,7 @@ def write_schema(schema: dict[str, Any], out: Path) -> None:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
 
 
-@spec_app.command("schema")
+@spec_app.command("schema", examples=["sciml spec schema --out .sciml/spec.schema.json", "sciml spec schema --config"])
 def schema_cmd(
     config: Annotated[bool, typer.Option("--config", help="The run-config schema instead of the spec-file one.")] = False,
     out: Annotated[Optional[Path], typer.Option("--out", help="Write the schema to FILE instead of printing it.")] = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Optional
@@ -22,6 +23,8 @@ CONFIG_FILE = "config.yaml"
 LAUNCH_FILE = "launch.json"
 METRICS_FILE = "metrics.json"
 RESULT_FILE = "result.json"
+PROVENANCE_FILE = "provenance.json"  # versions, device, host, dataset hashes, git state
+HEARTBEAT_FILE = "heartbeat"  # {"at", "pid"}: rewritten by the training process while it lives
 PREEMPTED_FILE = "preempted.json"  # instead of result.json when SIGTERM stopped the run (resumable)
 TRAIN_LOG = "train.log"
 STDOUT_LOG = "stdout.log"  # the process's captured output (launchers append to it)
@@ -40,6 +43,17 @@ def file_stamp(path: Path) -> Stamp:
     except OSError:
         return None
     return (st.st_mtime, st.st_size)
+
+
+def write_heartbeat(path: Path, **info: Any) -> None:
+    """`{"at": now, "pid": ..., **info}`, atomically: a sign of life others compare with the clock."""
+    write_json(path, {"at": time.time(), "pid": os.getpid(), **info})
+
+
+def last_sign_of_life(paths: list[Path]) -> Optional[float]:
+    """The newest modification time among `paths` (epoch s), None when none exists."""
+    stamps = [st[0] for st in map(file_stamp, paths) if st is not None]
+    return max(stamps) if stamps else None
 
 
 def _table_rows(table: Any) -> list[dict]:
@@ -82,6 +96,13 @@ class RunDir:
     def launched(self) -> bool:
         return self.file(LAUNCH_FILE).exists()
 
+    # -- provenance (written once at the start of each attempt) --------------------------------
+    def provenance(self) -> Optional[dict[str, Any]]:
+        return read_json_object(self.file(PROVENANCE_FILE))
+
+    def write_provenance(self, info: dict[str, Any]) -> None:
+        write_json(self.file(PROVENANCE_FILE), info)
+
     # -- result ----------------------------------------------------------------------------
     def result(self) -> Optional[dict[str, Any]]:
         """`result.json`, or None while the run has not finished."""
@@ -99,6 +120,17 @@ class RunDir:
 
     def can_resume(self) -> bool:
         return self.file(LAST_CHECKPOINT).exists()
+
+    # -- liveness --------------------------------------------------------------------------
+    def beat(self) -> None:
+        """Write the heartbeat (the trainer does, whenever it flushes its metrics)."""
+        write_heartbeat(self.file(HEARTBEAT_FILE))
+
+    def last_sign_of_life(self) -> Optional[float]:
+        """When the run last wrote anything it writes while it lives (heartbeat, metrics, logs,
+        launch), epoch seconds; None when it wrote nothing yet."""
+        return last_sign_of_life([self.file(n) for n in (HEARTBEAT_FILE, METRICS_FILE, TRAIN_LOG, STDOUT_LOG,
+                                                          LAUNCH_FILE)])
 
     # -- metrics ---------------------------------------------------------------------------
     def metrics(self) -> dict[str, list[dict]]:

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from sciml_tui.errors import UserError
+from sciml_tui.terminal import ascii_only  # noqa: F401  (re-exported for the commands)
 
 WorkspaceOpt = Annotated[
     Path,
@@ -57,21 +58,6 @@ def require_sweep(ws: Any, sweep: str) -> list[dict]:
         hint = f" (known: {', '.join(known)})" if known else " (no sweeps recorded there yet)"
         raise UserError(f"unknown sweep {sweep!r} in workspace {ws.root}{hint}")
     return runs
-
-
-def ascii_only(stream: Any = None) -> bool:
-    """True when the terminal cannot show box drawing or '±': the stream's encoding is not
-    UTF, or the locale (LC_ALL, LC_CTYPE, LANG, first one set) names none (LANG=C, POSIX)."""
-    enc = (getattr(stream or sys.stdout, "encoding", None) or "utf-8").lower().replace("-", "")
-    if not enc.startswith("utf"):
-        return True
-    for var in ("LC_ALL", "LC_CTYPE", "LANG"):
-        value = os.environ.get(var)
-        if var == "LC_CTYPE" and value == "C.UTF-8" and sys.flags.utf8_mode:
-            continue  # set by Python itself when it started under the C locale (PEP 538)
-        if value:
-            return "utf8" not in value.lower().replace("-", "")
-    return False
 
 
 def print_results(res: dict) -> None:

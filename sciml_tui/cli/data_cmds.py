@@ -12,6 +12,8 @@ from sciml_tui.cli.app import data_app
 from sciml_tui.cli.common import JsonOpt, is_tty, print_json
 from sciml_tui.errors import UserError
 
+SPLITS = ("train", "val", "test")
+
 DEFAULT_RANGES = {"poisson": (1.0, 5.0), "advdiff": (0.2, 1.0), "helmholtz": (1.0, 10.0)}
 
 
@@ -113,22 +115,49 @@ def _print_summary(s: dict) -> None:
 
 @data_app.command("info")
 def info(
-    path: Annotated[Path, typer.Argument(help="A dataset file (.h5), ours or the seed's.")],
+    path: Annotated[Path, typer.Argument(help="A dataset folder ({train,val,test}.h5) or one file (.h5), ours or the seed's.")],
     verify: Annotated[bool, typer.Option("--verify", help="Recompute the content hash.")] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Describe a dataset file: shape, system, ranges, realized parameters, rejections."""
+    """Describe a dataset (each split of a folder) or one file: shape, system, ranges,
+    realized parameters, rejections."""
+    if path.is_dir():
+        d = _folder_info(path, verify)
+        splits = d["splits"]
+    else:
+        d = _file_info(path, verify)
+        splits = [d]
+    if json_:
+        print_json(d)
+    else:
+        for i, split in enumerate(splits):
+            if i:
+                typer.echo("")
+            _print_info(split)
+    if any(s.get("hash_ok") is False for s in splits):
+        raise typer.Exit(1)
+
+
+def _file_info(path: Path, verify: bool) -> dict:
     from sciml_tui.physics import dataset_info, verify_hash
 
     d = dataset_info(path)
     if verify:
         d["hash_ok"] = verify_hash(path) if d.get("content_sha256") else None
-    if json_:
-        print_json(d)
-    else:
-        _print_info(d)
-    if d.get("hash_ok") is False:
-        raise typer.Exit(1)
+    return d
+
+
+def _folder_info(folder: Path, verify: bool) -> dict:
+    """The dataset a folder holds: the first split's system and range, then every split."""
+    files = [folder / f"{split}.h5" for split in SPLITS]
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        raise UserError(f"{folder}: not a dataset folder (no {', '.join(missing)}): "
+                        f"give the folder `sciml data generate --out` wrote, or one .h5 file")
+    splits = [{**_file_info(f, verify), "split": split} for split, f in zip(SPLITS, files)]
+    first = splits[0]
+    return {"path": str(folder), "system": first["system"], "range": first["range"],
+            "n": first["n"], "splits": splits}
 
 
 def _print_info(d: dict) -> None:

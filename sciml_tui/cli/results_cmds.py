@@ -57,7 +57,10 @@ def results_cmd(
 
     data_on_stdout = out is None and (json_out or csv_out)  # then notes go to stderr
     if json_out or csv_out:
-        text = to_json(res) if json_out else to_csv(res)
+        from sciml_tui.results.export import run_provenance
+
+        provenance = run_provenance(ws.root, runs)
+        text = to_json(res, provenance) if json_out else to_csv(res, provenance)
         if out is None:
             typer.echo(text, nl=False)
         else:

@@ -338,6 +338,8 @@ def logs_cmd(
     rec = ws.run(run)
     if rec is None:
         raise UserError(f"no run {run!r} in {ws.path}")
+    if not rec.run_dir:
+        raise ws.corrupt(f"run {run} has no run_dir")
     rdir = RunDir(rec.run_dir)
     run_dir, path = rdir.path, rdir.log_path()
     text = rdir.log_tail(lines)

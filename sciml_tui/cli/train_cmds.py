@@ -13,7 +13,7 @@ import typer
 
 from sciml_tui.cli.app import app
 from sciml_tui.cli.common import JsonOpt, WorkspaceOpt, is_tty, print_json, workspace_dir
-from sciml_tui.errors import ConfigError, UserError
+from sciml_tui.errors import UserError
 
 
 @app.command("models", examples=["sciml models", "sciml models --json"])
@@ -28,34 +28,6 @@ def models_cmd(as_json: JsonOpt = False) -> None:
     typer.echo(f"{'name':<10} {'width':>5} {'modes':>5} {'params':>13}")
     for r in rows:
         typer.echo(f"{r['name']:<10} {r['width']:>5} {r['modes']:>5} {r['params']:>13,}")
-
-
-def _parse_value(text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def apply_overrides(raw: dict, sets: list[str], source: str) -> dict:
-    """`key.sub=value` overrides (values parsed as YAML scalars: 1e-4, true, [..])."""
-    for item in sets:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--set {item!r}: expected key=value (e.g. recipe.lr=1e-4)")
-        node = raw
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise ConfigError(f"{source}: --set {key}: {part} is not a mapping")
-            node = child
-        node[parts[-1]] = _parse_value(value)
-    return raw
 
 
 class _RichEvents:
@@ -97,28 +69,34 @@ def _default_run_dir(workspace: Path, config: Path) -> Path:
     return workspace / "runs" / f"{config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-@app.command("train")
+@app.command("train", examples=[
+    "sciml train experiments/quick.yaml",
+    "sciml train quick.yaml --set recipe.lr=5e-4 --set n_train=16",
+    "sciml train quick.yaml --run-dir runs/quick-1 --resume",
+])
 def train_cmd(
-    config: Annotated[Path, typer.Argument(help="Run config (YAML): mode, data, model, recipe, ...")],
+    config: Annotated[Path, typer.Argument(help="Run config (YAML): mode, data (dataset names or folders), model (preset), recipe, ...")],
     run_dir: Annotated[Optional[Path], typer.Option("--run-dir", help="Run directory (default WORKSPACE/runs/<config>-<time>).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --run-dir from its last checkpoint.")] = False,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="Override a config key, e.g. recipe.lr=1e-4.")] = None,
     workspace: WorkspaceOpt = None,  # type: ignore[assignment]
     as_json: JsonOpt = False,
 ) -> None:
-    """Train one run in the foreground (pre-train, fine-tune, scratch or zero-shot)."""
+    """Train one run in the foreground (pre-train, fine-tune, scratch or zero-shot), recorded in
+    the workspace store under the sweep `train-<config name>`."""
+    from sciml_tui.launch.foreground import finish_train_run, record_train_run
     from sciml_tui.learning.events import TrainingEvents, format_result, stdout_lines
-    from sciml_tui.learning.run import EXIT_CODES, parse_config, read_config_file, run_in_dir, with_init_model
+    from sciml_tui.learning.run import EXIT_CODES, run_in_dir, with_init_model
     from sciml_tui.rundir import RunDir
+    from sciml_tui.specs.train_config import load_train_config
+    from sciml_tui.store import WorkspaceStore
 
-    raw = read_config_file(config)
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{config}: expected a mapping of config keys at the top level")
-    raw = apply_overrides(raw, sets or [], str(config))
-    cfg = with_init_model(parse_config(raw, str(config)), "model" in raw)
+    ws = WorkspaceStore(workspace_dir(workspace))
+    loaded = load_train_config(config, sets or [], ws.datasets(), ws.root)
+    cfg = with_init_model(loaded.config, loaded.model_given)
     if resume and run_dir is None:
         raise UserError("--resume needs --run-dir (the run to continue)")
-    run_dir = run_dir or _default_run_dir(workspace_dir(workspace), config)
+    run_dir = run_dir or _default_run_dir(ws.root, config)
     if run_dir.exists() and not run_dir.is_dir():
         raise UserError(f"--run-dir {run_dir} is a file, not a folder")
     if not resume and ((run_dir / "checkpoints").exists() or (run_dir / "result.json").exists()):
@@ -127,12 +105,18 @@ def train_cmd(
         RunDir(run_dir).write_config(cfg.model_dump(mode="json"))
     except OSError as exc:
         raise UserError(f"cannot write {run_dir / 'config.yaml'}: {exc.strerror or exc}") from None
+    rid = record_train_run(ws, config, run_dir, cfg, loaded.datasets)
     events: Any = TrainingEvents() if as_json else (_RichEvents() if is_tty() else stdout_lines())
     if not as_json:
-        typer.echo(f"run dir: {run_dir}")
-    result = run_in_dir(run_dir, resume=resume, events=events)
+        typer.echo(f"run {rid} (sweep train-{config.stem}), run dir: {run_dir}")
+    try:
+        result = run_in_dir(run_dir, resume=resume, events=events)
+    except KeyboardInterrupt:
+        finish_train_run(ws, config, rid, {"status": "interrupted"})
+        raise
+    finish_train_run(ws, config, rid, result)
     if as_json:
-        print_json({"run_dir": str(run_dir), **result})
+        print_json({"run_dir": str(run_dir), "id": rid, **result})
     else:
         typer.echo(format_result(result))
         if result["status"] == "failed":

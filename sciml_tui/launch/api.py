@@ -16,17 +16,13 @@ from sciml_tui.launch.scheduler import Event, run_scheduler
 from sciml_tui.launch.slurm import SlurmOptions
 from sciml_tui.learning.calibrate import device_for_slots
 from sciml_tui.specs.cost import estimate_in_workspace
-from sciml_tui.launch.sweeps import no_event, refuse_driven
+from sciml_tui.launch.sweeps import no_event, record_runs, refuse_driven
 from sciml_tui.rundir import RunDir
 from sciml_tui.specs.plan import Plan, plan_from_file
 from sciml_tui.store import WorkspaceStore
 from sciml_tui.store.records import ACTIVE, DatasetState, Liveness, RunState, SweepState
 
 __all__ = ["plan_sweep", "record_plan", "launch_sweep", "resume", "cancel", "run_scheduler"]
-
-RESULT_FIELDS = ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params",
-                 "message", "log_tail", "started_at", "ended_at", "pid", "device")
-
 
 def _ws(ws: WorkspaceStore | str | os.PathLike[str]) -> WorkspaceStore:
     return ws if isinstance(ws, WorkspaceStore) else WorkspaceStore(ws)
@@ -47,17 +43,14 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
     """Record the plan's experiment, datasets, sweeps and runs in one store write.
 
     Existing runs keep their state (content addressing: done stays done) unless `rerun`, which
-    requeues every run of the plan and clears its run dir.
+    requeues every run of the plan and clears its run dir. The run dirs are removed only after
+    that write succeeded, and the write refuses (UserError, nothing changed) while a run of the
+    plan or a scheduler of its sweeps is alive.
     """
     now = time.time()
-    if rerun:
-        live = [r.id for r in plan.runs if _held(RunDir(r.run_dir).launch())]
-        if live:
-            raise UserError(f"{len(live)} run(s) of this plan are running (e.g. {live[0]}); cancel them before --rerun")
-        for r in plan.runs:
-            if r.run_dir.exists():
-                shutil.rmtree(r.run_dir)
     with ws.transaction() as tx:
+        if rerun:
+            _refuse_rerun(plan, [tx.get("sweeps", name) for name in plan.sweeps])
         tx.upsert("experiments", {"name": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                   "spec_hash": plan.spec_hash, "loaded_at": now})
         for d in plan.datasets:
@@ -70,16 +63,39 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
             cur = tx.get("sweeps", name) or {}
             tx.upsert("sweeps", {"name": name, "experiment": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                  "created_at": cur.get("created_at", now), "run_ids": ids,
-                                 "target": plan.targets.get(name, 1e-2),
+                                 "target": plan.targets.get(name, 1e-2), "notify": plan.notify.get(name),
+                                 "lr_search": plan.lr_search.get(name) or {},
+                                 **({"lr_rungs": {}} if rerun else {}),
                                  "state": cur.get("state") or SweepState.PLANNED})
+        record_runs(tx, plan.runs, now, rerun)
+    if rerun:
         for r in plan.runs:
-            rec = r.record()
-            cur = tx.get("runs", r.id)
-            if cur is None or rerun:
-                rec.update(state=RunState.QUEUED, created_at=now if cur is None else cur.get("created_at", now),
-                           **{k: None for k in RESULT_FIELDS})
-            tx.upsert("runs", rec)
-            r.state = (tx.get("runs", r.id) or {}).get("state", RunState.QUEUED)
+            if r.run_dir.exists():
+                shutil.rmtree(r.run_dir)
+
+
+def _refuse_rerun(plan: Plan, sweeps: list[Any]) -> None:
+    """UserError while a scheduler drives one of the plan's sweeps or one of its runs lives."""
+    refuse_driven([rec for rec in sweeps if rec is not None])
+    live = [r.id for r in plan.runs if _held(RunDir(r.run_dir).launch())]
+    if live:
+        raise UserError(f"{len(live)} run(s) of this plan are running (e.g. {live[0]}); cancel them before --rerun")
+
+
+def require_disk(ws: WorkspaceStore, plan: Plan) -> None:
+    """UserError when the datasets to generate and the checkpoints to write do not fit on the
+    workspace's filesystem (the plan's cost estimate gives both sizes)."""
+    from sciml_tui.physics.limits import fmt_bytes, free_disk
+
+    cost = plan.cost
+    if cost is None:
+        return
+    need = cost.dataset_bytes_new + cost.checkpoint_bytes
+    free = free_disk(ws.root)
+    if free is not None and need > free:
+        raise UserError(f"the plan needs about {fmt_bytes(need)} (datasets {fmt_bytes(cost.dataset_bytes_new)}, "
+                        f"checkpoints {fmt_bytes(cost.checkpoint_bytes)}) on the filesystem of {ws.root}, which has "
+                        f"{fmt_bytes(free)} free: free some space or run fewer points (--sweep, a smaller spec)")
 
 
 def _held(launch: Optional[dict[str, Any]]) -> bool:
@@ -105,7 +121,9 @@ def launch_sweep(ws: WorkspaceStore | str, spec_path: str | Path, *, sweeps: Opt
     if not names:
         raise UserError(f"{spec_path} defines no sweeps")
     chosen = _backend(backend, slurm, detach, max_parallel, gpus, per_gpu)
-    chosen.require()  # before anything is recorded
+    chosen.require()  # every check before anything is recorded or removed
+    require_disk(ws, plan)
+    refuse_driven([ws.sweep(name) for name in names])
     record_plan(ws, plan, rerun=rerun)
     return _submit(ws, names, chosen, on_event)
 

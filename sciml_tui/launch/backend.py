@@ -123,9 +123,13 @@ class Handle:
 def entry_argv() -> list[str]:
     override = os.environ.get(ENTRY_ENV)
     if override:
-        argv = json.loads(override)
+        try:
+            argv = json.loads(override)
+        except ValueError:
+            argv = None
         if not (isinstance(argv, list) and argv and all(isinstance(a, str) for a in argv)):
-            raise ValueError(f"{ENTRY_ENV} must be a JSON list of strings")
+            raise UserError(f"{ENTRY_ENV} must be a JSON list of strings, like '[\"python\", \"-m\", "
+                            f"\"sciml_tui.learning.entry\"]', got {override[:60]!r}: fix or unset it")
         return argv
     return [sys.executable, "-m", "sciml_tui.learning.entry"]
 
@@ -166,7 +170,7 @@ class LocalBackend:
 
     # -- the backend interface -------------------------------------------------------------
     def require(self) -> None:
-        pass
+        self.argv  # a malformed SCIML_TRAIN_ENTRY is refused before anything is recorded
 
     def submit(self, ws: WorkspaceStore, sweeps: list[str], on_event: Event = no_event) -> dict[str, Any]:
         """Start a scheduler for the sweeps: detached (returns at once) or here until they end."""

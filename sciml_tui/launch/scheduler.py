@@ -7,6 +7,7 @@ process still lives (no duplicates) and runs what is missing, failed or cancelle
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -15,13 +16,20 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import LAUNCHES, Handle, LocalBackend, Slot, make_slots
+from sciml_tui.launch.notify import Notifier, with_notifier
+from sciml_tui.launch.lr_search import LrSearchHook
 from sciml_tui.launch.sweeps import (Event, claim_sweeps, generate_datasets, missing_dataset, no_event,
                                      settle_sweeps, state_counts, sweep_queue)
 from sciml_tui.rundir import RunDir
-from sciml_tui.store import WorkspaceStore
+from sciml_tui.physics.stop import StopRequest
+from sciml_tui.store import StoreCorrupt, StoreWriteFailed, WorkspaceStore
+from sciml_tui.store.liveness import write_scheduler_beat
 from sciml_tui.store.records import FINISHED, Liveness, RunRecord, RunState
-from sciml_tui.store.reconcile import ended_fields, reconcile
+from sciml_tui.store.reconcile import NO_RESULT, ended_fields, reconcile
+
+BEAT_EVERY_S = 10.0
 
 
 class Scheduler:
@@ -32,10 +40,12 @@ class Scheduler:
         self.backend = backend or LocalBackend()
         self.slots = slots or make_slots()
         self.poll_s = poll_s
-        self.emit = on_event or no_event
+        self.notifier = Notifier(ws, sweeps)  # alerts the sweeps' `notify` hooks ask for
+        self.emit = with_notifier(self.notifier, on_event or no_event)
         self.stop = False
         self.handles: dict[str, Handle] = {}
         self.elsewhere: set[str] = set()  # runs another scheduler started (shared pre-training)
+        self._beat_at = 0.0
 
     # -- setup -----------------------------------------------------------------------------
     def _adopt(self, runs: list[RunRecord]) -> None:
@@ -56,24 +66,60 @@ class Scheduler:
 
     # -- the loop --------------------------------------------------------------------------
     def run(self) -> dict[str, int]:
-        """Drive the sweeps to the end (or until `stop`); return counts of final states."""
+        """Drive the sweeps to the end (or until `stop`); return counts of final states.
+
+        A store that turns corrupt or unwritable meanwhile stops the scheduler: its heartbeat
+        says why (the store cannot), the sweep shows `stopped`, and the error is raised."""
         claim_sweeps(self.ws, self.sweeps)
+        self.beat(force=True)
+        store_failed = False
         try:
             return self._run()
+        except (StoreCorrupt, StoreWriteFailed) as exc:
+            store_failed = True
+            self.beat(force=True, state="stopped", message=str(exc))
+            raise
         finally:
-            me = os.getpid()
-            settle_sweeps(self.ws, self.sweeps, lambda rec: rec.get("scheduler_pid") == me, stopped=self.stop)
+            if not store_failed:
+                me = os.getpid()
+                settle_sweeps(self.ws, self.sweeps, lambda rec: rec.get("scheduler_pid") == me, stopped=self.stop)
+                self.notifier.settled()
+            self.notifier.flush()
+
+    def beat(self, force: bool = False, **info: Any) -> None:
+        """The scheduler's heartbeat (at most every BEAT_EVERY_S unless forced)."""
+        now = time.time()
+        if force or now - self._beat_at >= BEAT_EVERY_S:
+            self._beat_at = now
+            with contextlib.suppress(OSError):  # a full disk must not end the sweep for a heartbeat
+                write_scheduler_beat(self.ws, self.sweeps, **info)
+
+    def _generate(self, runs: list[RunRecord]) -> set[str]:
+        """Missing datasets, stopped (temp files removed) by SIGTERM, which then stops the sweep."""
+        with StopRequest.installed() as stop:
+            try:
+                return generate_datasets(self.ws, runs, self.emit, stop=stop, progress=lambda done, total: self.beat())
+            except KeyboardInterrupt:
+                if stop.signum != signal.SIGTERM:
+                    raise
+                self.stop = True
+                return set()
 
     def _run(self) -> dict[str, int]:
         runs = sweep_queue(self.ws, self.sweeps)
         self._adopt(runs)
-        bad_data = generate_datasets(self.ws, runs, self.emit)
+        bad_data = self._generate(runs)
         states = {r.id: r.state for r in runs}
-        pending = [r for r in runs if not r.finished and r.id not in self.handles]
+        # the lr search decides what runs next (added lrs, runs paused at a halving rung)
+        self.lr_search = LrSearchHook(self.ws, self.sweeps, self.emit)
+        pending = self.lr_search.admit([r for r in runs if not r.finished and r.id not in self.handles])
+        pending += self.lr_search.advance(True)
         ended: dict[str, str] = {}
         by_id = {r.id: r for r in runs}
         while (pending or self.handles or self.elsewhere) and not self.stop:
-            busy = self._reap(ended) | self._watch_elsewhere(ended)
+            self.beat()
+            reaped = self._reap(ended)
+            busy = reaped | self._watch_elsewhere(ended)
             free = [s for s in self.slots if all(h.slot is not s for h in self.handles.values())]
             still: list[dict[str, Any]] = []
             for r in pending:
@@ -91,7 +137,8 @@ class Scheduler:
                 elif outcome == "cancelled":
                     ended[r.id] = RunState.CANCELLED
                 busy = True
-            pending = still
+            pending = still + self.lr_search.advance(reaped)
+            by_id.update((r.id, r) for r in pending if r.id not in by_id)
             if not busy:
                 time.sleep(self.poll_s)
         return state_counts([r for r in self.ws.runs() if r.id in by_id])
@@ -174,15 +221,20 @@ class Scheduler:
             done = rdir.result() is not None
             if not done and self.backend.alive(handle):
                 continue
+            lost = NO_RESULT
             if handle.proc is not None:
                 try:
-                    handle.proc.wait(timeout=5)
+                    code = handle.proc.wait(timeout=5)
                 except Exception:  # noqa: BLE001 - it wrote its result; let it exit on its own
-                    pass
-            fields = ended_fields(rdir)
+                    code = None
+                if isinstance(code, int) and code < 0:
+                    lost = f"the training process was killed by {signal_name(-code)} without writing result.json"
+            fields = ended_fields(rdir, lost=lost, sweep=self.sweeps[0])
             del self.handles[run_id]
-            self._finish(run_id, fields, ended)
             changed = True
+            if self.lr_search.paused(run_id, rdir):
+                continue
+            self._finish(run_id, fields, ended)
         return changed
 
     def _finish(self, run_id: str, fields: dict[str, Any], ended: dict[str, str]) -> None:
@@ -194,6 +246,13 @@ class Scheduler:
             state = (cur or {}).get("state") if "state" not in fields else fields["state"]
         ended[run_id] = state or RunState.FAILED
         self.emit("end", {"id": run_id, **fields, "state": ended[run_id]})
+
+
+def signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def install_stop_handlers(sched: Scheduler) -> None:
@@ -213,19 +272,45 @@ def scheduler_log(ws: WorkspaceStore, sweeps: list[str]) -> Path:
     return ws.meta_dir / f"scheduler-{sweeps[0]}.log"
 
 
+CLAIM_WAIT_S = 60.0
+
+
 def spawn_scheduler(ws: WorkspaceStore, sweeps: list[str], max_parallel: Optional[int], gpus: Optional[list[str]],
-                    per_gpu: int) -> int:
-    """Start `python -m sciml_tui.launch.daemon` in its own session; return its pid."""
+                    per_gpu: int, wait_s: float = CLAIM_WAIT_S) -> int:
+    """Start `python -m sciml_tui.launch.daemon` in its own session and return its pid once it
+    holds the sweeps; its refusal (another live scheduler, a damaged store) is raised here."""
     args = [sys.executable, "-m", "sciml_tui.launch.daemon", str(ws.root), *sweeps, "--per-gpu", str(per_gpu)]
     if max_parallel:
         args += ["--max-parallel", str(max_parallel)]
     if gpus is not None:
         args += ["--gpus", ",".join(gpus)]
     ws.meta_dir.mkdir(parents=True, exist_ok=True)
-    with open(scheduler_log(ws, sweeps), "ab") as out:
+    log = scheduler_log(ws, sweeps)
+    start = log.stat().st_size if log.exists() else 0
+    with open(log, "ab") as out:
         proc = subprocess.Popen(args, cwd=str(ws.root), stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
+    _wait_for_claim(ws, sweeps, proc, log, start, wait_s)
     return proc.pid
+
+
+def _wait_for_claim(ws: WorkspaceStore, sweeps: list[str], proc: subprocess.Popen, log: Path, start: int,
+                    wait_s: float) -> None:
+    """Return when the new scheduler is recorded on every sweep, or it runs on past `wait_s`
+    (slow start: it will claim or log why not); UserError with its error line if it exits first."""
+    deadline = time.time() + wait_s
+    while time.time() < deadline:
+        if all((ws.sweep(name) or {}).get("scheduler_pid") == proc.pid for name in sweeps):
+            return
+        if proc.poll() is not None:
+            if proc.returncode == 0:
+                return  # it already drove the sweeps to their end
+            with open(log, "rb") as fh:
+                fh.seek(start)
+                lines = fh.read().decode("utf-8", errors="replace").splitlines()
+            errors = [ln[len("error: "):] for ln in lines if ln.startswith("error: ")]
+            raise UserError(errors[-1] if errors else f"the scheduler exited with status {proc.returncode}; see {log}")
+        time.sleep(0.1)
 
 
 def run_scheduler(ws: WorkspaceStore, sweeps: list[str], *, max_parallel: Optional[int] = None,

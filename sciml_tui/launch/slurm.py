@@ -50,9 +50,17 @@ from sciml_tui.store.records import ACTIVE, Liveness, RunRecord, RunState, Sweep
 
 TOOL_TIMEOUT_S = 60.0
 # options the backend sets itself: a user value would break the task -> run dir mapping
-RESERVED = {"array", "dependency", "output", "error", "chdir", "parsable", "wrap", "kill-on-invalid-dep",
-            "export", "input"}
+# (`workdir` is the older name of `chdir`)
+RESERVED = {"array", "dependency", "output", "error", "chdir", "workdir", "parsable", "wrap",
+            "kill-on-invalid-dep", "export", "input"}
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
+
+
+def reserved_option(key: str) -> Optional[str]:
+    """The reserved option `key` names: itself, or one it abbreviates (sbatch, like getopt,
+    takes any unambiguous prefix of a long option, so `arr` is `--array`)."""
+    hits = sorted(r for r in RESERVED if r.startswith(key))
+    return key if key in RESERVED else (hits[0] if hits else None)
 
 
 @dataclass
@@ -71,8 +79,10 @@ class SlurmOptions:
             key = key.strip().lstrip("-")
             if not eq or not _KEY.match(key) or "\n" in value:
                 raise UserError(f"--slurm-opt takes KEY=VALUE (an sbatch long option without --), got {item!r}")
-            if key in RESERVED:
-                raise UserError(f"--slurm-opt {key} is set by sciml itself and cannot be overridden")
+            reserved = reserved_option(key)
+            if reserved:
+                what = key if key == reserved else f"{key} (sbatch reads it as --{reserved})"
+                raise UserError(f"--slurm-opt {what} is set by sciml itself and cannot be overridden")
             out[key] = value
         if self.partition is not None:
             if not self.partition or "\n" in self.partition:
@@ -449,6 +459,7 @@ class SlurmBackend:
         self.detach = detach
 
     def require(self) -> None:
+        self.options.threads()  # the user's options first: they need no Slurm to be checked
         require_tools()
 
     def submit(self, ws: WorkspaceStore, sweeps: list[str], on_event: Event = no_event) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from sciml_tui.store import WorkspaceStore
 from sciml_tui.store.records import ACTIVE, FINISHED, DatasetState, RunRecord, RunState, SweepState, sweep_outcome
 
 Event = Callable[[str, dict[str, Any]], None]
+RESULT_FIELDS = ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params",
+                 "message", "log_tail", "started_at", "ended_at", "pid", "device", "stopped_at_rung")
 
 
 def no_event(kind: str, payload: dict[str, Any]) -> None:
@@ -25,8 +27,24 @@ def sweep_queue(ws: WorkspaceStore, sweeps: list[str]) -> list[RunRecord]:
     seen: dict[str, RunRecord] = {}
     for name in sweeps:
         for r in ws.runs(sweep=name):
+            if not r.run_dir:
+                raise ws.corrupt(f"run {r.id} of sweep {name} has no run_dir")
             seen.setdefault(r.id, r)
     return sorted(seen.values(), key=lambda r: not r.is_pretrain)
+
+
+def record_runs(tx: Any, units: list[Any], now: float, rerun: bool = False) -> None:
+    """Upsert planned run units (`specs.plan.RunUnit`) in a store transaction: a new run (or
+    every run with `rerun`) is queued with no result; a recorded one keeps its state. Each
+    unit's `state` is set to what the store now holds."""
+    for r in units:
+        rec = r.record()
+        cur = tx.get("runs", r.id)
+        if cur is None or rerun:
+            rec.update(state=RunState.QUEUED, created_at=now if cur is None else cur.get("created_at", now),
+                       **{k: None for k in RESULT_FIELDS})
+        tx.upsert("runs", rec)
+        r.state = (tx.get("runs", r.id) or {}).get("state", RunState.QUEUED)
 
 
 def state_counts(runs: list[RunRecord]) -> dict[str, int]:
@@ -89,9 +107,11 @@ def settle_sweeps(ws: WorkspaceStore, sweeps: list[str], owns: Callable[[dict[st
                       scheduler_pid=None, scheduler_create_time=None)
 
 
-def generate_datasets(ws: WorkspaceStore, runs: list[RunRecord], emit: Event = no_event) -> set[str]:
+def generate_datasets(ws: WorkspaceStore, runs: list[RunRecord], emit: Event = no_event, stop: Any = None,
+                      progress: Optional[Callable[[int, int], None]] = None) -> set[str]:
     """Generate, in this process, the missing datasets of the unfinished `runs`; return the ids
-    that could not be made (the sweep goes on without the runs that need them)."""
+    that could not be made (the sweep goes on without the runs that need them). `stop` (a
+    `physics.stop.StopRequest`) ends generation with KeyboardInterrupt, temp files removed."""
     needed = {d for r in runs if r.state not in FINISHED for d in (r.datasets or [])}
     records = {d.id: d for d in ws.datasets()}
     failed: set[str] = set()
@@ -99,12 +119,13 @@ def generate_datasets(ws: WorkspaceStore, runs: list[RunRecord], emit: Event = n
         rec = records.get(did)
         if rec is None:
             failed.add(did)
-        elif not _ensure_dataset(ws, rec, emit):
+        elif not _ensure_dataset(ws, rec, emit, stop, progress):
             failed.add(did)
     return failed
 
 
-def _ensure_dataset(ws: WorkspaceStore, rec: Any, emit: Event) -> bool:
+def _ensure_dataset(ws: WorkspaceStore, rec: Any, emit: Event, stop: Any = None,
+                    progress: Optional[Callable[[int, int], None]] = None) -> bool:
     path = Path(rec.path)
     if all((path / f"{k}.h5").exists() for k in ("train", "val", "test")):
         if not rec.ready:
@@ -116,9 +137,15 @@ def _ensure_dataset(ws: WorkspaceStore, rec: Any, emit: Event) -> bool:
         from sciml_tui.physics import generate_dataset
 
         lo, hi = rec.range
-        generate_dataset(rec.system, lo, hi, rec.n, sizes=rec.sizes, seed=rec.seed, out_dir=path, overwrite=True)
+        generate_dataset(rec.system, lo, hi, rec.n, sizes=rec.sizes, seed=rec.seed, out_dir=path, overwrite=True,
+                         progress=progress, stop=stop)
+    except KeyboardInterrupt:
+        ws.update_dataset(rec.id, state=DatasetState.PLANNED, message="generation was stopped; nothing was kept")
+        emit("dataset", {"id": rec.id, "state": "stopped"})
+        raise
     except Exception as exc:  # noqa: BLE001 - recorded and shown; the sweep goes on without it
-        ws.update_dataset(rec.id, state=DatasetState.FAILED, message=f"{type(exc).__name__}: {exc}")
+        why = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        ws.update_dataset(rec.id, state=DatasetState.FAILED, message=why)
         emit("dataset", {"id": rec.id, "state": "failed", "message": str(exc)})
         return False
     ws.update_dataset(rec.id, state=DatasetState.READY)

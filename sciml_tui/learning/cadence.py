@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 TRAIN_SAMPLE_PASSES = 3
 
@@ -43,22 +43,24 @@ def trained_per_epoch(n_train: int, batch_size: int) -> int:
 
 
 def validation_plan(epochs: int, n_train: int, n_val: int, *, batch_size: int, share: Optional[float] = 0.1,
-                    min_evals: int = 10, min_samples: int = 128) -> ValidationPlan:
+                    min_evals: int = 10, min_samples: int = 128, extra: Sequence[int] = ()) -> ValidationPlan:
+    """The rule above; `extra` epochs (in 1..epochs) are evaluated too, on the same samples."""
     if epochs < 1 or n_train < 1 or n_val < 1:
         raise ValueError(f"epochs, n_train and n_val must be positive (got {epochs}, {n_train}, {n_val})")
+    added = {e for e in extra if 1 <= e <= epochs}
     if share is None:
         return ValidationPlan(list(range(1, epochs + 1)), n_val)
     budget = share * epochs * trained_per_epoch(n_train, batch_size) * TRAIN_SAMPLE_PASSES
     evals = min(epochs, max(min_evals, math.floor(budget / n_val)))
     samples = n_val if evals * n_val <= budget else min(n_val, max(min_samples, math.floor(budget / evals)))
-    return ValidationPlan(sorted({math.ceil(epochs * i / evals) for i in range(1, evals + 1)}), samples)
+    return ValidationPlan(sorted({math.ceil(epochs * i / evals) for i in range(1, evals + 1)} | added), samples)
 
 
 def validation_epochs(epochs: int, n_train: int, n_val: int, *, batch_size: int, share: Optional[float] = 0.1,
-                      min_evals: int = 10, min_samples: int = 128) -> list[int]:
+                      min_evals: int = 10, min_samples: int = 128, extra: Sequence[int] = ()) -> list[int]:
     """The evaluated epochs under the rule above (1-based, ascending, last included)."""
     return validation_plan(epochs, n_train, n_val, batch_size=batch_size, share=share, min_evals=min_evals,
-                           min_samples=min_samples).epochs
+                           min_samples=min_samples, extra=extra).epochs
 
 
 def subset_rows(n_val: int, samples: int) -> list[int]:

@@ -6,7 +6,7 @@ This is the contract between the sweep planner (which writes it), the training e
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -45,6 +45,8 @@ class RecipeConfig(_Strict):
     val_share: Optional[float] = Field(0.1, gt=0)
     val_min_evals: int = Field(10, ge=1)
     val_min_samples: int = Field(128, ge=1)
+    # epochs validated whatever the cadence says (the lr search's rungs compare runs there)
+    val_extra_epochs: list[int] = Field(default_factory=list, max_length=64)
 
 
 class RunConfig(_Strict):
@@ -63,6 +65,8 @@ class RunConfig(_Strict):
     precision: Literal["fp32", "tf32", "bf16"] = "fp32"
     compile: bool = False
     threads: Optional[int] = Field(None, ge=1)  # torch.set_num_threads for this process
+    # pause (checkpoint, exit as preempted) once this epoch is done: the lr search's rungs
+    stop_after_epoch: Optional[int] = Field(None, ge=1)
 
     @model_validator(mode="after")
     def _check(self) -> "RunConfig":
@@ -73,3 +77,14 @@ class RunConfig(_Strict):
         if len(self.data) > 1 and self.layout != "union":
             raise ValueError("a mixture of several datasets needs layout: union")
         return self
+
+
+def run_config_for(mode: Mode, parts: list[tuple[str, float]], model: Union[str, dict, None] = None,
+                   **fields: Any) -> RunConfig:
+    """The one assembly of a run config from dataset folders with weights and a model preset name
+    (or architecture): the sweep planner and `sciml train` both build their runs here. Several
+    datasets are a mixture, in the union layout unless `layout` is given."""
+    fields.setdefault("layout", "union" if len(parts) > 1 else "compact")
+    if model is not None:
+        fields["model"] = {"preset": model} if isinstance(model, str) else model
+    return RunConfig(mode=mode, data=[{"path": p, "weight": w} for p, w in parts], **fields)

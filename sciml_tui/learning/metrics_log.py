@@ -24,6 +24,7 @@ class MetricsLog:
     """Buffers rows in memory and rewrites metrics.json atomically now and then."""
 
     def __init__(self, run_dir: str | Path, flush_s: float = 5.0, max_steps: int = 2000) -> None:
+        self.run_dir = RunDir(run_dir)
         self.storage = AtomicJSONStorage(Path(run_dir) / METRICS_FILE)
         self.flush_s = flush_s
         self.max_steps = max_steps
@@ -51,11 +52,17 @@ class MetricsLog:
         self.maybe_flush()
 
     def maybe_flush(self) -> None:
-        if self._dirty and time.monotonic() - self._last_flush >= self.flush_s:
+        if time.monotonic() - self._last_flush < self.flush_s:
+            return
+        if self._dirty:
             self.flush()
+        else:  # nothing new to write: still a sign of life
+            self.run_dir.beat()
+            self._last_flush = time.monotonic()
 
     def flush(self) -> None:
         self.storage.write({"epochs": _table(self.epochs), "steps": _table(self.steps)})
+        self.run_dir.beat()  # the sign of life `sciml status` compares with the clock
         self._last_flush = time.monotonic()
         self._dirty = False
 

@@ -19,6 +19,7 @@ from sciml_tui.errors import ConfigError, UserError
 from sciml_tui.learning.config import ModelConfig, RunConfig
 from sciml_tui.learning.events import Fanout, LogFileEvents, TrainingEvents
 from sciml_tui.learning.preemption import EXIT_PREEMPTED
+from sciml_tui.provenance import write_provenance
 from sciml_tui.rundir import CONFIG_FILE, PREEMPTED_FILE, RESULT_FILE, TRAIN_LOG, RunDir
 
 
@@ -91,7 +92,10 @@ def run_in_dir(run_dir: str | Path, resume: bool = False, events: Optional[Train
     try:
         cfg = load_config(run_dir / CONFIG_FILE)
         cfg = with_init_model(cfg, "model" in cfg.model_fields_set)
-        result = Trainer(cfg, run_dir, sink).run(resume=resume)
+        trainer = Trainer(cfg, run_dir, sink)
+        if main:
+            write_provenance(cfg, run_dir, trainer.device)
+        result = trainer.run(resume=resume)
     except UserError as exc:
         result = {"status": "failed", "message": str(exc)}
     except KeyboardInterrupt:

@@ -115,6 +115,7 @@ class Trainer:
             self.events = TrainingEvents()
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.checkpoints_written = 0
+        self.paused_after: Optional[int] = None  # the epoch `stop_after_epoch` paused the run after
 
     # ---- setup -------------------------------------------------------------------------
     def _prepare(self) -> None:
@@ -213,7 +214,7 @@ class Trainer:
         self.last_checkpoint_t = time.monotonic()
         with StopRequest() as self.stop_request:
             for epoch in range(state.epoch + 1, rec.epochs + 1):
-                stop = self._run_epoch(epoch, state)
+                stop = self._pause_due(epoch, state) or self._run_epoch(epoch, state)
                 if stop is not None:
                     break
         if self.metrics:
@@ -240,7 +241,8 @@ class Trainer:
             if rec.schedule == "cosine" else None
         self.metrics = MetricsLog(self.run_dir) if dist_info.main else None
         self.val_plan = validation_plan(rec.epochs, n, len(self.val), batch_size=rec.batch_size, share=rec.val_share,
-                                        min_evals=rec.val_min_evals, min_samples=rec.val_min_samples)
+                                        min_evals=rec.val_min_evals, min_samples=rec.val_min_samples,
+                                        extra=rec.val_extra_epochs)
         self.val_epochs = set(self.val_plan.epochs)
         self.val_seen = self.val if self.val_plan.samples == len(self.val) else \
             self.val.rows(subset_rows(len(self.val), self.val_plan.samples))
@@ -306,6 +308,16 @@ class Trainer:
             self._checkpoint(state)
         self.events.epoch(row)
         return None
+
+    def _pause_due(self, epoch: int, state: TrainState) -> Optional[tuple[str, str]]:
+        """Stop as preempted (checkpointed, resumable) before `epoch` when the config's
+        `stop_after_epoch` is behind it: the lr search compares runs there."""
+        pause = self.cfg.stop_after_epoch
+        if pause is None or epoch <= pause:
+            return None
+        self._checkpoint(state)
+        self.paused_after = state.epoch
+        return "preempted", f"paused after epoch {state.epoch} for the lr search; continue with --resume"
 
     def _train_one_epoch(self, epoch: int, state: TrainState) -> Optional[float]:
         """One pass over a fresh (seed, epoch) permutation: the mean training loss over all ranks,
@@ -387,6 +399,8 @@ class Trainer:
         if status == "preempted":
             result["stopped_at"] = {"epoch": state.epoch + 1, "step": state.step,
                                     "signal": self.stop_request.signal_name}
+            if self.paused_after is not None:
+                result["stopped_at"]["paused_after"] = self.paused_after
         if status == "done":
             self.model.load_state_dict(state.best_weights)
             bs, prec = self.cfg.recipe.batch_size, self.cfg.precision

@@ -13,6 +13,8 @@ from typing import Optional
 from sciml_tui.results.stats import is_number
 from sciml_tui.results.text import fmt_lr, fmt_n, fmt_target, models
 from sciml_tui.results.uncertainty import LEVEL, METHOD, RESAMPLES, seed_uncertainty
+from sciml_tui.specs.lr_search import at_bound, edge_side
+from sciml_tui.store.records import worse_than_zero
 
 LATE_FRACTION = 0.9  # a best epoch after 90% of the epochs run is "in the last 10%"
 MIN_SEEDS = 3
@@ -21,12 +23,23 @@ KIND_ORDER = ("factor_bound", "target_above_zeroshot", "target_outside_range", "
               "late_best_epoch", "thin_fit", "few_seeds")
 
 
+def _tried(point: dict) -> list[float]:
+    return [c["lr"] for c in point.get("lr_candidates", []) if c["lr"] is not None]
+
+
 def _lr_at_edge(point: dict) -> Optional[str]:
-    """"high" / "low" when the chosen lr is the largest / smallest of two or more tried at that N."""
-    grid = {c["lr"] for c in point.get("lr_candidates", []) if c["lr"] is not None}
-    if len(grid) < 2 or point["lr"] is None:
+    """"high" / "low" when the chosen lr is the largest / smallest of two or more tried at that N
+    (halving's pruned lrs count as tried)."""
+    return edge_side(_tried(point), point["lr"])
+
+
+def _lr_at_bound(point: dict) -> Optional[bool]:
+    """For an adaptive grid at an edge: True when the next lr would leave the spec's bounds,
+    False when the grid could still grow there; None otherwise."""
+    bounds = point.get("lr_bounds")
+    if not bounds or _lr_at_edge(point) is None:
         return None
-    return "high" if point["lr"] == max(grid) else "low" if point["lr"] == min(grid) else None
+    return at_bound(_tried(point), point["lr"], bounds)
 
 
 def _known_epochs(point: dict) -> list[tuple[float, float]]:
@@ -49,7 +62,9 @@ def mark_points(res: dict) -> None:
     for c in res["curves"]:
         for p in c["points"]:
             p["lr_at_edge"] = _lr_at_edge(p) if c["init"] != "zeroshot" else None
+            p["lr_at_bound"] = _lr_at_bound(p) if c["init"] != "zeroshot" else None
             p["late_best_epoch"] = _late_best_epoch(p) if c["init"] != "zeroshot" else None
+            p["worse_than_zero"] = worse_than_zero(p["error"])
 
 
 def _who(model: str, source: Optional[str], label: Optional[str] = None) -> str:
@@ -67,17 +82,8 @@ def _ns(ns: list) -> str:
 
 
 def _curve_warnings(c: dict) -> list[dict]:
-    who, out = _who(c["model"], c["source"], c["label"]), []
-    for side, word in (("high", "largest"), ("low", "smallest")):
-        pts = [p for p in c["points"] if p.get("lr_at_edge") == side]
-        if pts:
-            chosen = ", ".join(sorted({fmt_lr(p["lr"]) for p in pts}))
-            grids = {tuple(sorted(x["lr"] for x in p["lr_candidates"])) for p in pts}
-            grid = ("{" + ", ".join(fmt_lr(x) for x in grids.pop()) + "}" if len(grids) == 1
-                    else "the grid tried there")
-            out.append(_warn("lr_edge", c["model"], c["source"], (
-                f"{who}: at {_ns([p['n'] for p in pts])} the lr chosen by validation ({chosen}) is the "
-                f"{word} of the grid tried ({grid}); the best lr may lie outside the grid.")))
+    who = _who(c["model"], c["source"], c["label"])
+    out = [_warn("lr_edge", c["model"], c["source"], text) for text in _edge_sentences(who, c["points"])]
     late = [p["n"] for p in c["points"] if p.get("late_best_epoch")]
     if late:
         runs = [b > LATE_FRACTION * e for p in c["points"] for b, e in _known_epochs(p)]
@@ -90,6 +96,31 @@ def _curve_warnings(c: dict) -> list[dict]:
         out.append(_warn("thin_fit", c["model"], c["source"], (
             f"{who}: the power-law fit passes through only {fit['n_points']} points; an exponent "
             f"from fewer than {MIN_FIT_POINTS} points cannot be checked.")))
+    return out
+
+
+def _edge_sentences(who: str, points: list[dict]) -> list[str]:
+    """One sentence per (side, kind of grid): a fixed grid, an adaptive grid stopped at the
+    bound the spec sets, or an adaptive grid that could still grow there."""
+    out = []
+    for side, word, way in (("high", "largest", "above"), ("low", "smallest", "below")):
+        for bound in (None, True, False):
+            pts = [p for p in points if p.get("lr_at_edge") == side and p.get("lr_at_bound") is bound]
+            if not pts:
+                continue
+            chosen = ", ".join(sorted({fmt_lr(p["lr"]) for p in pts}))
+            grids = {tuple(sorted(_tried(p))) for p in pts}
+            grid = "{" + ", ".join(fmt_lr(x) for x in grids.pop()) + "}" if len(grids) == 1 else "the grid tried there"
+            head = f"{who}: at {_ns([p['n'] for p in pts])} the lr chosen by validation ({chosen}) is the {word} of"
+            if bound is None:
+                out.append(f"{head} the grid tried ({grid}); the best lr may lie outside the grid.")
+            elif bound:
+                limit = fmt_lr(pts[0]["lr_bounds"][1 if side == "high" else 0])
+                out.append(f"{head} the adaptive grid tried ({grid}) and the next lr {way} it would pass the "
+                           f"bound {limit} the spec sets; the best lr may lie beyond that bound.")
+            else:
+                out.append(f"{head} the adaptive grid tried so far ({grid}); the grid has not finished "
+                           f"growing there (runs pending or stopped): resume the sweep to extend it.")
     return out
 
 

@@ -26,6 +26,7 @@ from typing import Any, Iterable, Optional
 
 from sciml_tui.learning.presets import PRESETS
 from sciml_tui.results.stats import crossing_n, is_number, mean_std, power_law_fit
+from sciml_tui.specs.lr_search import best_lr
 from sciml_tui.store.records import ACTIVE, RunState
 
 INITS = ("scratch", "finetune", "zeroshot")
@@ -133,13 +134,28 @@ def _choose_lr(by_lr: dict[Optional[float], list[dict]]) -> tuple[Optional[float
         mean_val = mean_std(vals)[0] if vals else None
         candidates.append({"lr": lr, "val_error": mean_val, "seeds": len(recs)})
     candidates.sort(key=lambda c: (c["lr"] is None, c["lr"] or 0.0))
-    with_val = [c for c in candidates if c["val_error"] is not None]
-    if with_val:
-        chosen = min(with_val, key=lambda c: (c["val_error"], c["lr"] is None, c["lr"] or 0.0))
-        return chosen["lr"], candidates, None
+    if any(c["val_error"] is not None for c in candidates):
+        if None in by_lr:  # runs without an lr (hand-made records) rank after every lr
+            return _choose_lr_unnamed(candidates), candidates, None
+        return best_lr({c["lr"]: c["val_error"] for c in candidates}), candidates, None
     if len(candidates) == 1:
         return candidates[0]["lr"], candidates, None
     return None, candidates, "no validation error to choose the lr by"
+
+
+def _choose_lr_unnamed(candidates: list[dict]) -> Optional[float]:
+    with_val = [c for c in candidates if c["val_error"] is not None]
+    return min(with_val, key=lambda c: (c["val_error"], c["lr"] is None, c["lr"] or 0.0))["lr"]
+
+
+def _pruned_candidates(recs: list[dict]) -> list[dict]:
+    """The lrs halving stopped at a point: {"lr", "val_error": None, "seeds", "pruned_at" (epoch)}."""
+    by_lr: dict[Optional[float], list[dict]] = defaultdict(list)
+    for r in recs:
+        by_lr[_lr(r)].append(r)
+    return [{"lr": lr, "val_error": None, "seeds": len(rs),
+             "pruned_at": min((r["stopped_at_rung"] for r in rs if is_number(r.get("stopped_at_rung"))), default=None)}
+            for lr, rs in by_lr.items()]
 
 
 def _point(n: Optional[int], recs: list[dict], lr: Optional[float], extra: dict) -> dict:
@@ -167,6 +183,7 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
     counts = _empty_counts()
     per_n_counts: dict[Optional[int], dict[str, int]] = defaultdict(_empty_counts)
     done: dict[Optional[int], dict[Optional[float], list[dict]]] = defaultdict(lambda: defaultdict(list))
+    pruned: dict[Optional[int], list[dict]] = defaultdict(list)
     pending: set[Optional[int]] = set()
     running: set[Optional[int]] = set()
     for rec in recs:
@@ -177,6 +194,8 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
             pending.add(n)
         if rec.get("state") == RunState.RUNNING:
             running.add(n)
+        if rec.get("state") == RunState.PRUNED:
+            pruned[n].append(rec)
         if rec.get("state") == "done" and _has_error(rec):
             if init != "zeroshot" and n is None:
                 counts["done"] -= 1
@@ -197,7 +216,9 @@ def _build_curve(init: str, model: str, source: Optional[str], recs: list[dict])
         if note:
             notes.append(f"N={n}: {note}")
             continue
-        points.append(_point(n, done[n][lr], lr, {**extra, "lr_candidates": candidates}))
+        candidates = sorted(candidates + _pruned_candidates(pruned[n]), key=lambda c: (c["lr"] is None, c["lr"] or 0.0))
+        bounds = next((r["lr_bounds"] for r in done[n][lr] if isinstance(r.get("lr_bounds"), list)), None)
+        points.append(_point(n, done[n][lr], lr, {**extra, "lr_candidates": candidates, "lr_bounds": bounds}))
 
     fit = None
     if init != "zeroshot":

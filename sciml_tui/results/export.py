@@ -10,15 +10,19 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from sciml_tui.atomic import write_text
 from sciml_tui.errors import UserError
 from sciml_tui.results.caveats import CSV_CAVEAT_COLUMNS, csv_caveat_cells
+from sciml_tui.provenance import provenance_line
 from sciml_tui.results.figures import PLOT_SUFFIXES, build_error_figure, save_figure
+from sciml_tui.results.report_inputs import field_of, run_dir_of
+from sciml_tui.rundir import RunDir
+from sciml_tui.store.records import worse_than_zero
 
 CSV_COLUMNS = ("sweep", "model", "init", "source", "n", "error", "error_std", "seeds", "lr",
-               "val_error", "failed", "diverged", "errors", *CSV_CAVEAT_COLUMNS)
+               "val_error", "failed", "diverged", "errors", *CSV_CAVEAT_COLUMNS, "worse_than_zero")
 
 
 def _cell(v: Any) -> str:
@@ -29,12 +33,30 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def to_csv(res: dict) -> str:
+def run_provenance(root: str | Path, runs: list) -> dict[str, dict]:
+    """Run id -> its `provenance.json`, for the runs that recorded one."""
+    out = {}
+    for rec in runs:
+        d = run_dir_of(Path(root), rec)
+        prov = RunDir(d).provenance() if d is not None else None
+        if prov is not None:
+            out[str(field_of(rec, "id"))] = prov
+    return out
+
+
+def _point_provenance(point: dict, provenance: dict[str, dict]) -> str:
+    lines = [provenance_line(provenance.get(str(rid))) for rid in point.get("run_ids") or []]
+    return " | ".join(dict.fromkeys(line for line in lines if line))
+
+
+def to_csv(res: dict, provenance: Optional[dict[str, dict]] = None) -> str:
     """One row per point (zero-shot: one row with an empty `n`); `errors` per seed, ';'-joined;
-    then the caveat columns (see `caveats.csv_caveat_cells`)."""
+    then the caveat columns (see `caveats.csv_caveat_cells`), `worse_than_zero` (true when
+    the error is above 1) and, given `run_provenance`, `provenance` (each distinct
+    `provenance_line` of the point's runs, ' | '-joined)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
+    w.writerow(CSV_COLUMNS + (("provenance",) if provenance is not None else ()))
     for c in res["curves"]:
         for p in c["points"]:
             w.writerow([_cell(res["sweep"]), _cell(c["model"]), c["init"], _cell(c["source"]),
@@ -42,12 +64,14 @@ def to_csv(res: dict) -> str:
                         _cell(p["seeds"]), _cell(p["lr"]), _cell(p.get("val_error")),
                         _cell(p.get("failed", 0)), _cell(p.get("diverged", 0)),
                         ";".join(repr(float(e)) for e in p.get("errors", [])),
-                        *csv_caveat_cells(res, c, p)])
+                        *csv_caveat_cells(res, c, p), "true" if worse_than_zero(p["error"]) else "false",
+                        *([_point_provenance(p, provenance)] if provenance is not None else [])])
     return buf.getvalue()
 
 
-def to_json(res: dict) -> str:
-    return json.dumps(res, indent=2) + "\n"
+def to_json(res: dict, provenance: Optional[dict[str, dict]] = None) -> str:
+    """`res`, plus `"provenance": {run id: provenance.json}` when given."""
+    return json.dumps(res if provenance is None else {**res, "provenance": provenance}, indent=2) + "\n"
 
 
 def export_csv(res: dict, path: str | Path) -> Path:

@@ -9,7 +9,7 @@ from rich.text import Text as RichText
 
 from sciml_tui.results import render_caveats
 from sciml_tui.results.text import (efficiency_line, excluded_line, fit_line, models,
-                                    progress_line, table, to_ascii)
+                                    progress_line, table, to_ascii, worse_line)
 
 
 def render_results(res: dict, ascii_only: bool = False) -> RenderableType:
@@ -28,6 +28,8 @@ def render_results(res: dict, ascii_only: bool = False) -> RenderableType:
         return Text(f"sweep {res['sweep']}: no sweep runs recorded yet")
     parts: list[RenderableType] = [Text(f"{res['sweep']}: {progress_line(res)}", style="bold")]
     parts += render_caveats.legend(res, ascii_only)
+    if worse_line(res):
+        parts.append(Text(worse_line(res), style="bold red"))
     for model in ms:
         headers, rows = table(res, model)
         t = Table(title=f"{res['sweep']}: {model}", title_justify="left",

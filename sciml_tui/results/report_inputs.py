@@ -38,7 +38,7 @@ class SweepInput:
     run_files: dict = field(default_factory=dict)  # run id -> {"result": {...}, "launch": {...}}
 
 
-def _run_dir(root: Path, rec: Any) -> Optional[Path]:
+def run_dir_of(root: Path, rec: Any) -> Optional[Path]:
     d = field_of(rec, "run_dir")
     if d:
         p = Path(str(d))
@@ -51,7 +51,7 @@ def run_files(root: Path, runs: list) -> dict:
     """result.json and launch.json of each run that has them (missing files: empty dicts)."""
     out = {}
     for rec in runs:
-        d = _run_dir(root, rec)
+        d = run_dir_of(root, rec)
         if d is None:
             continue
         out[str(field_of(rec, "id"))] = {"result": read_json_object(d / "result.json") or {},

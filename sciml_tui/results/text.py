@@ -10,6 +10,7 @@ import math
 from typing import Any, Optional
 
 from sciml_tui.results.curves import model_sort_key
+from sciml_tui.store.records import WORSE_MARK, worse_than_zero
 
 
 ASCII_FOR = {"±": "+-", "≤": "<=", "≥": ">=", "→": "->", "×": "x"}
@@ -103,12 +104,25 @@ def series_label(c: dict, multi_model: bool) -> str:
     return f"{c['label']} {c['model']}" if multi_model else c["label"]
 
 
-def n_cell(c: dict, n: int, with_lr: bool = True, pending_mark: str = " +") -> str:
+def worse_flag(point: dict) -> str:
+    """' !' after an error worse than predicting zero (relative L2 above 1), else ''."""
+    return f" {WORSE_MARK}" if worse_than_zero(point.get("error")) else ""
+
+
+def worse_line(res: dict) -> str:
+    """The legend of `worse_flag`, when some point of `res` carries it."""
+    if any(worse_flag(p) for c in res["curves"] for p in c["points"]):
+        return f"{WORSE_MARK} relative L2 error above 1: worse than predicting zero"
+    return ""
+
+
+def n_cell(c: dict, n: int, with_lr: bool = True, pending_mark: str = " +", flag_worse: bool = False) -> str:
     """A curve's cell at N: 'mean±std (lr 1e-3)' (+ `pending_mark` while more seeds of that N
-    are pending), '(running)' / '(queued)' for an N with no finished run yet, else ''."""
+    are pending; `flag_worse`: ' !' after an error above 1), '(running)' / '(queued)' for an N
+    with no finished run yet, else ''."""
     p = next((p for p in c["points"] if p["n"] == n), None)
     if p is not None:
-        cell = fmt_error(p)
+        cell = fmt_error(p) + (worse_flag(p) if flag_worse else "")
         if with_lr:
             cell += f" (lr {fmt_lr(p['lr'])})"
         return cell + (pending_mark if n in c["pending_n"] else "")
@@ -117,10 +131,10 @@ def n_cell(c: dict, n: int, with_lr: bool = True, pending_mark: str = " +") -> s
     return ""
 
 
-def zeroshot_cell(c: dict) -> str:
+def zeroshot_cell(c: dict, flag_worse: bool = False) -> str:
     """A zero-shot level: 'mean±std', '(running)' / '(queued)' while pending, else ''."""
     if c["points"]:
-        return fmt_error(c["points"][0])
+        return fmt_error(c["points"][0]) + (worse_flag(c["points"][0]) if flag_worse else "")
     if c["pending"]:
         return "(running)" if c.get("running") else "(queued)"
     return ""
@@ -134,7 +148,7 @@ def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[
     """Headers and rows of the error-vs-N table of one model (`sciml results`).
 
     Columns: N, then one per scratch / fine-tuned curve (cells as `n_cell`), then zero-shot (its
-    level shown on the first row only).
+    level shown on the first row only); errors above 1 carry `worse_flag`.
     """
     cs = curves_of(res, model)
     n_curves = [c for c in cs if c["init"] != "zeroshot"]
@@ -143,10 +157,10 @@ def table(res: dict, model: str, with_lr: bool = True) -> tuple[list[str], list[
     ns = _ns(n_curves)
     rows = []
     for i, n in enumerate(ns):
-        rows.append([str(n)] + [n_cell(c, n, with_lr) for c in n_curves]
-                    + [zeroshot_cell(c) if i == 0 else "" for c in zs])
+        rows.append([str(n)] + [n_cell(c, n, with_lr, flag_worse=True) for c in n_curves]
+                    + [zeroshot_cell(c, flag_worse=True) if i == 0 else "" for c in zs])
     if not ns and zs:
-        rows.append(["-"] + [zeroshot_cell(c) for c in zs])
+        rows.append(["-"] + [zeroshot_cell(c, flag_worse=True) for c in zs])
     return headers, rows
 
 

@@ -55,14 +55,17 @@ def _line_map(node: yaml.Node) -> tuple[dict[tuple[str, ...], int], list[tuple[t
     return lines, repeated
 
 
+BOOLEAN_KEYS = {("lr", "adaptive")}  # (parent key, key) of the only spec keys that take a boolean
+
+
 def _booleans(data: Any) -> list[Loc]:
-    """Where the document holds a YAML boolean: no spec key takes one (pydantic would read
-    `n_train: [true]` as N = 1, and `yes`/`on` are booleans in YAML)."""
+    """Where the document holds a YAML boolean outside `BOOLEAN_KEYS`: no other key takes one
+    (pydantic would read `n_train: [true]` as N = 1, and `yes`/`on` are booleans in YAML)."""
     found: list[Loc] = []
     stack: list[tuple[Any, Loc]] = [(data, ())]
     while stack:
         cur, loc = stack.pop()
-        if isinstance(cur, bool):
+        if isinstance(cur, bool) and tuple(loc[-2:]) not in BOOLEAN_KEYS:
             found.append(loc)
         elif isinstance(cur, dict):
             stack.extend((v, loc + (k,)) for k, v in cur.items())
@@ -84,7 +87,7 @@ def _fmt_loc(loc: Loc) -> str:
     return ".".join(str(p) for p in loc if p != "[key]") or "(top level)"
 
 
-class _Problems:
+class Problems:
     def __init__(self, path: Path, lines: dict[tuple[str, ...], int]) -> None:
         self.path, self.lines, self.items = path, lines, []  # type: ignore[var-annotated]
 
@@ -106,15 +109,16 @@ def _pydantic_msg(err: dict[str, Any]) -> str:
     return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
 
 
-def load_spec(path: str | Path) -> Spec:
-    """Parse and validate a spec file. Raises SpecError (a ConfigError) listing every problem."""
+def read_yaml(path: str | Path, what: str = "spec file") -> tuple[Any, dict[tuple[str, ...], int], Problems]:
+    """The document of a YAML file, its key lines, and the problems found so far (keys given
+    twice); raises SpecError when the file cannot be read or parsed."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SpecError([f"{path}: cannot read the spec file ({exc.strerror or exc})"]) from None
+        raise SpecError([f"{path}: cannot read the {what} ({exc.strerror or exc})"]) from None
     if len(raw) > MAX_SPEC_BYTES:
-        raise SpecError([f"{path}: the spec file is larger than {MAX_SPEC_BYTES} bytes"])
+        raise SpecError([f"{path}: the {what} is larger than {MAX_SPEC_BYTES} bytes"])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -132,14 +136,24 @@ def load_spec(path: str | Path) -> Spec:
     except (ValueError, RecursionError, TypeError, OverflowError) as exc:
         msg = str(exc) if isinstance(exc, ValueError) else "the document is nested too deeply"
         raise SpecError([f"{path}: {msg}"]) from None
-    if data is None:
-        data = {}
-    problems = _Problems(path, lines)
+    problems = Problems(path, lines)
+    for loc, line in repeated:
+        problems.items.append(f"{path}:{line}: {_fmt_loc(loc)}: key given twice (YAML would keep only the last): remove one")
+    return ({} if data is None else data), lines, problems
+
+
+def add_validation_errors(problems: Problems, exc: ValidationError, prefix: Loc = ()) -> None:
+    for err in exc.errors(include_url=False):
+        problems.add(prefix + _pydantic_loc(err), _pydantic_msg(err))
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Parse and validate a spec file. Raises SpecError (a ConfigError) listing every problem."""
+    path = Path(path)
+    data, lines, problems = read_yaml(path)
     if not isinstance(data, dict):
         problems.add((), f"the top level must be a mapping of datasets/mixtures/pretrain/sweeps, got {type(data).__name__}")
         raise SpecError(problems.items)
-    for loc, line in repeated:
-        problems.items.append(f"{path}:{line}: {_fmt_loc(loc)}: key given twice (YAML would keep only the last): remove one")
     for loc in _booleans(data):
         problems.add(loc, "a true/false value is not valid here (YAML reads true, yes, on, false, no, off as booleans): "
                           "give a number or a name")
@@ -148,8 +162,7 @@ def load_spec(path: str | Path) -> Spec:
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
-        for err in exc.errors(include_url=False):
-            problems.add(_pydantic_loc(err), _pydantic_msg(err))
+        add_validation_errors(problems, exc)
         raise SpecError(problems.items) from None
     except (RecursionError, TypeError, ValueError, OverflowError) as exc:
         problems.add((), f"cannot validate the file: {type(exc).__name__}")

@@ -40,12 +40,23 @@ def fields_from_result(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def ended_fields(rdir: RunDir, now: Optional[float] = None, lost: str = NO_RESULT) -> dict[str, Any]:
-    """Fields to record for a run that ended: its result, or `failed` with `lost` when it has none."""
+def preempted_message(preempted: dict[str, Any], sweep: Optional[str]) -> str:
+    """What a run that SIGTERM stopped (its `preempted.json`) says, and how to continue it."""
+    how = f"`sciml resume {sweep}` continues it" if sweep else "it can continue"
+    return (f"preempted: stopped by {preempted.get('signal') or 'a signal'} in epoch {preempted.get('epoch', '?')} "
+            f"(step {preempted.get('step', '?')}); {how} from its checkpoint")
+
+
+def ended_fields(rdir: RunDir, now: Optional[float] = None, lost: str = NO_RESULT,
+                 sweep: Optional[str] = None) -> dict[str, Any]:
+    """Fields to record for a run that ended: its result, else `failed` with why: preempted
+    (its `preempted.json`, resumable from the checkpoint) or `lost`."""
     now = time.time() if now is None else now
     result = rdir.result()
     if result is None:
-        return {"state": RunState.FAILED, "ended_at": now, "message": lost, "log_tail": rdir.log_tail()}
+        preempted = rdir.preempted()
+        message = preempted_message(preempted, sweep) if preempted is not None else lost
+        return {"state": RunState.FAILED, "ended_at": now, "message": message, "log_tail": rdir.log_tail()}
     fields = fields_from_result(result)
     if fields["state"] != RunState.DONE:
         fields["log_tail"] = rdir.log_tail()
@@ -57,17 +68,17 @@ def _look(rec: RunRecord, watch: LaunchWatch, now: float) -> Optional[dict[str, 
     """The fields that bring one active record in line, or None to leave it as it is."""
     rdir = RunDir(rec.run_dir)
     if rdir.result() is not None:
-        return ended_fields(rdir, now)
+        return ended_fields(rdir, now, sweep=rec.sweep)
     launch = rdir.launch()
     if launch is None:
         starting = isinstance(rec.started_at, (int, float)) and now - rec.started_at < LAUNCH_GRACE_S
-        return None if rec.state == RunState.QUEUED or starting else ended_fields(rdir, now)
+        return None if rec.state == RunState.QUEUED or starting else ended_fields(rdir, now, sweep=rec.sweep)
     seen = watch.liveness(launch)
     if seen == Liveness.RUNNING and rec.state == RunState.QUEUED:
         return {"state": RunState.RUNNING, "started_at": now}
     if seen != Liveness.GONE:
         return None
-    return ended_fields(rdir, now, watch.lost_message(launch))
+    return ended_fields(rdir, now, watch.lost_message(launch), rec.sweep)
 
 
 def reconcile(ws: WorkspaceStore, watch: LaunchWatch) -> list[str]:

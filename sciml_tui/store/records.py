@@ -34,10 +34,20 @@ class RunState(_Vocabulary):
     RUNNING = "running"
     QUEUED = "queued"
     CANCELLED = "cancelled"
+    PRUNED = "pruned"  # stopped early by the lr search (successive halving): its lr lost at a rung
 
 
-# never run again (a diverged run is an answer: that lr is too high)
-FINISHED = frozenset({RunState.DONE, RunState.DIVERGED})
+# A relative L2 error above 1 is worse than predicting zero everywhere: every view flags it.
+WORSE_THAN_ZERO = 1.0
+WORSE_MARK = "!"
+
+
+def worse_than_zero(err: Any) -> bool:
+    return isinstance(err, (int, float)) and not isinstance(err, bool) and err > WORSE_THAN_ZERO
+
+
+# never run again (a diverged run is an answer: that lr is too high; a pruned one lost a rung)
+FINISHED = frozenset({RunState.DONE, RunState.DIVERGED, RunState.PRUNED})
 # waiting for or holding a process
 ACTIVE = frozenset({RunState.QUEUED, RunState.RUNNING})
 # what a run's result.json may report
@@ -46,7 +56,7 @@ RESULT_STATES = frozenset({RunState.DONE, RunState.DIVERGED, RunState.FAILED})
 UNSUCCESSFUL = frozenset({RunState.FAILED, RunState.CANCELLED})
 # the order in which counts are listed (sweep tables, results counts)
 COUNT_ORDER = (RunState.DONE, RunState.RUNNING, RunState.QUEUED, RunState.FAILED, RunState.DIVERGED,
-               RunState.CANCELLED)
+               RunState.CANCELLED, RunState.PRUNED)
 
 
 class SweepState(_Vocabulary):
@@ -105,6 +115,7 @@ _CHECKS = {
     "number": _is_number,
     "stamp": lambda v: _is_number(v) or isinstance(v, str),
     "list": lambda v: isinstance(v, list),
+    "list of str": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
     "dict": lambda v: isinstance(v, dict),
 }
 
@@ -215,9 +226,9 @@ class RunRecord(_Record):
     KINDS: ClassVar[dict[str, str]] = {
         "sweep": "str", "role": "str", "init": "str", "model": "str", "run_dir": "str", "parent": "str",
         "device": "str", "message": "str", "log_tail": "str", "slurm_job_id": "str",
-        "n_train": "int", "seed": "int", "pid": "int", "lr": "number", "test_error": "number",
+        "n_train": "int", "seed": "int", "pid": "int", "stopped_at_rung": "int", "lr": "number", "test_error": "number",
         "best_val_error": "number", "created_at": "stamp", "started_at": "stamp", "ended_at": "stamp",
-        "datasets": "list", "config": "dict"}
+        "datasets": "list of str", "config": "dict"}
     STATE: ClassVar[type] = RunState
 
     id: str = ""
@@ -243,6 +254,7 @@ class RunRecord(_Record):
     best_val_error: Optional[float] = None
     message: Optional[str] = None
     log_tail: Optional[str] = None
+    stopped_at_rung: Optional[int] = None  # pruned: the epoch of the rung its lr lost at
 
     @property
     def finished(self) -> bool:
@@ -264,9 +276,9 @@ class SweepRecord(_Record):
 
     KEY: ClassVar[str] = "name"
     KINDS: ClassVar[dict[str, str]] = {
-        "state": "str", "experiment": "str", "spec_path": "str", "backend": "str", "run_ids": "list", "slurm_jobs": "list",
+        "state": "str", "experiment": "str", "spec_path": "str", "backend": "str", "run_ids": "list of str", "slurm_jobs": "list",
         "scheduler_pid": "int", "scheduler_create_time": "number", "target": "number",
-        "created_at": "stamp", "ended_at": "stamp"}
+        "created_at": "stamp", "ended_at": "stamp", "lr_search": "dict", "lr_rungs": "dict"}
     name: str = ""
     state: Optional[str] = None
     experiment: Optional[str] = None
@@ -279,6 +291,8 @@ class SweepRecord(_Record):
     scheduler_create_time: Optional[float] = None
     created_at: Stamp = None
     ended_at: Stamp = None
+    lr_search: Optional[dict] = None  # specs.plan.lr_search_settings of its spec
+    lr_rungs: Optional[dict] = None  # halving decisions: "init|model|parent|N" -> [{"epoch", "scores", "kept"}]
 
 
 @dataclass(eq=False)

@@ -16,19 +16,13 @@ from datetime import datetime
 from typing import Any, Callable, Optional
 
 from sciml_tui.rundir import RunDir
+from sciml_tui.store.liveness import STALLED, Staleness, fmt_age, run_stalled_for, sweep_view
 from sciml_tui.store.reconcile import LaunchWatch, reconcile
-from sciml_tui.store.records import ACTIVE, FINISHED, RunState
-from sciml_tui.store.workspace import WorkspaceStore
+from sciml_tui.store.records import ACTIVE, FINISHED, WORSE_MARK, RunState, worse_than_zero
+from sciml_tui.store.workspace import StoreWriteFailed, WorkspaceStore
 
-# A relative L2 error above 1 is worse than predicting zero everywhere.
-WORSE_THAN_ZERO = 1.0
-WORSE_MARK = "!"
 # Whether the scheduler a sweep record names is alive (the launch room answers: pids are its job).
 SchedulerAlive = Callable[[Any], bool]
-
-
-def worse_than_zero(err: Any) -> bool:
-    return isinstance(err, (int, float)) and not isinstance(err, bool) and err > WORSE_THAN_ZERO
 
 
 def progress_of(epochs: list[dict[str, Any]]) -> tuple[Optional[int], Optional[float]]:
@@ -79,10 +73,14 @@ def rerun_since(sweep: Any, alive: Optional[SchedulerAlive]) -> Optional[float]:
     return born if born is not None and alive(sweep) else None
 
 
-def shown_state(run: Any, since: Optional[float]) -> str:
+def shown_state(run: Any, since: Optional[float], staleness: Optional[Staleness] = None,
+                now: Optional[float] = None) -> str:
     """The state a view shows: a failed or cancelled run that ended before its sweep's live
-    scheduler started (`since`, from `rerun_since`) is waiting to run again, so it is queued."""
+    scheduler started (`since`, from `rerun_since`) is waiting to run again, so it is queued;
+    with `staleness`, a running run without a sign of life for longer is `stalled`."""
     state = str(run.get("state") or "missing")
+    if staleness is not None and state == RunState.RUNNING:
+        return STALLED if run_stalled_for(run, staleness, now) is not None else state
     if since is None or state not in (RunState.FAILED, RunState.CANCELLED):
         return state
     ended = _seconds(run.get("ended_at"))
@@ -100,13 +98,14 @@ def rerun_times(sweeps: list[Any], alive: Optional[SchedulerAlive]) -> dict[str,
     return out
 
 
-def sweep_counts(sweep: Any, runs: dict[str, Any], since: Optional[float] = None) -> dict[str, int]:
+def sweep_counts(sweep: Any, runs: dict[str, Any], since: Optional[float] = None,
+                 staleness: Optional[Staleness] = None, now: Optional[float] = None) -> dict[str, int]:
     """{state: count} over the sweep's `run_ids` (shared pre-training runs count in every sweep
     that lists them), states as `shown_state` gives them."""
     counts: dict[str, int] = {}
     for i in sweep.get("run_ids") or []:
         run = runs.get(i)
-        st = shown_state(run, since) if run is not None else "missing"
+        st = shown_state(run, since, staleness, now) if run is not None else "missing"
         counts[st] = counts.get(st, 0) + 1
     return counts
 
@@ -116,8 +115,9 @@ def finished(counts: dict[str, int]) -> int:
     return sum(counts.get(s.value, 0) for s in FINISHED)
 
 
-def _row(r: Any, now: float, since: Optional[float] = None) -> dict[str, Any]:
-    state = shown_state(r, since)
+def _row(r: Any, now: float, since: Optional[float], staleness: Staleness) -> dict[str, Any]:
+    stalled = run_stalled_for(r, staleness, now)
+    state = STALLED if stalled is not None else shown_state(r, since)
     started, ended = r.get("started_at"), r.get("ended_at")
     elapsed = None
     if isinstance(started, (int, float)):
@@ -126,31 +126,39 @@ def _row(r: Any, now: float, since: Optional[float] = None) -> dict[str, Any]:
     return {"id": r.get("id"), "sweep": r.get("sweep"), "init": r.get("init"), "model": r.get("model"),
             "n_train": r.get("n_train"), "lr": r.get("lr"), "seed": r.get("seed"), "state": state,
             "device": r.get("device"), "epoch": epoch, "epochs": r.get("epochs"), "elapsed_s": elapsed,
-            "val_error": val, "test_error": r.get("test_error"), "message": r.get("message")}
+            "val_error": val, "test_error": r.get("test_error"), "message": r.get("message"),
+            "stalled_s": stalled}
 
 
 def collect(ws: WorkspaceStore, sweep: Optional[str] = None, watch: Optional[LaunchWatch] = None,
-            scheduler_alive: Optional[SchedulerAlive] = None) -> dict[str, Any]:
-    """The status tables; with `watch` (the launch room's) runs are reconciled first; with
-    `scheduler_alive`, runs waiting for a live scheduler to run them again count as queued."""
+            scheduler_alive: Optional[SchedulerAlive] = None, now: Optional[float] = None) -> dict[str, Any]:
+    """The status tables (as of `now`, default the clock); with `watch` (the launch room's) runs are reconciled first; with
+    `scheduler_alive`, runs waiting for a live scheduler to run them again count as queued and
+    a running sweep whose scheduler is gone shows `stopped`. Running runs without a sign of life
+    past the workspace's threshold show `stalled` (`stalled_s`: for how long)."""
     if watch is not None and ws.exists():
-        reconcile(ws, watch)
+        try:
+            reconcile(ws, watch)
+        except StoreWriteFailed:
+            pass  # a read-only or full workspace can still be looked at
     tables = ws.tables()
     runs = tables.run_index()
-    now = time.time()
+    now = time.time() if now is None else now
+    staleness = Staleness.of(ws)
     waiting_since = rerun_times(tables.sweeps, scheduler_alive)
     sweeps = []
     for s in tables.sweeps:
-        counts = sweep_counts(s, runs, rerun_since(s, scheduler_alive))
-        sweeps.append({"name": s.name, "state": s.state, "total": len(s.run_ids or []),
-                       "done": finished(counts), "counts": counts,
+        counts = sweep_counts(s, runs, rerun_since(s, scheduler_alive), staleness, now)
+        state, message = sweep_view(ws, s, scheduler_alive, staleness, now)
+        sweeps.append({"name": s.name, "state": state, "total": len(s.run_ids or []),
+                       "done": finished(counts), "counts": counts, "message": message,
                        "scheduler_pid": s.scheduler_pid, "spec_path": s.spec_path})
     if sweep is not None:
         chosen = tables.sweep_runs(sweep)
     else:
         chosen = [r for r in runs.values()
                   if shown_state(r, waiting_since.get(r.id)) in (RunState.RUNNING, RunState.FAILED)]
-    return {"sweeps": sweeps, "runs": [_row(r, now, waiting_since.get(r.id)) for r in chosen]}
+    return {"sweeps": sweeps, "runs": [_row(r, now, waiting_since.get(r.id), staleness) for r in chosen]}
 
 
 def _fmt(v: Any, kind: str = "") -> str:
@@ -175,7 +183,8 @@ def render_text(status: dict[str, Any], width: int = 12) -> str:
     for s in status["sweeps"]:
         c = s["counts"]
         lines.append(f"{s['name']:<24} {str(s['state']):<10} {s['done']:>4}/{s['total']:<5} "
-                     f"{c.get(RunState.RUNNING, 0):>7} {c.get(RunState.QUEUED, 0):>6} {c.get(RunState.FAILED, 0):>6}")
+                     f"{c.get(RunState.RUNNING, 0) + c.get(STALLED, 0):>7} {c.get(RunState.QUEUED, 0):>6} "
+                     f"{c.get(RunState.FAILED, 0):>6}")
     if status["runs"]:
         lines.append("")
         lines.append(f"{'state':<9} {'init':<9} {'model':<8} {'N':>6} {'lr':>7} {'seed':>4} {'device':<7} "
@@ -188,4 +197,15 @@ def render_text(status: dict[str, Any], width: int = 12) -> str:
                          f"{_fmt(r['test_error'], 'err'):>9}  {r['id']}")
         if any(worse_than_zero(r[k]) for r in status["runs"] for k in ("val_error", "test_error")):
             lines.append(f"{WORSE_MARK} relative L2 error above 1: worse than predicting zero")
+    lines.extend(_notes(status))
     return "\n".join(lines)
+
+
+def _notes(status: dict[str, Any]) -> list[str]:
+    """One line per stopped or stalled sweep and per stalled run: what happened, what to do."""
+    notes = [f"sweep {s['name']} {s['state']}: {s['message']}" for s in status["sweeps"] if s.get("message")]
+    for r in status["runs"]:
+        if r.get("stalled_s") is not None:
+            notes.append(f"run {r['id']} stalled: no sign of life for {fmt_age(r['stalled_s'])} (a hung process? "
+                         f"`sciml cancel {r['id']}`, then `sciml resume {r['sweep']}`)")
+    return [""] + notes if notes else []

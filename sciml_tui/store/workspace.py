@@ -29,7 +29,11 @@ LOCK_TIMEOUT_S = 60.0
 
 
 class StoreCorrupt(UserError):
-    pass
+    """The store file is damaged (empty, not JSON, wrong shape or wrong types)."""
+
+
+class StoreWriteFailed(UserError):
+    """The filesystem refused a store write (full, read-only, quota); the file is unchanged."""
 
 
 def _check(table: str, rec: dict[str, Any]) -> None:
@@ -145,8 +149,8 @@ class WorkspaceStore:
             return {}, None
         except (UnicodeDecodeError, OSError) as exc:
             raise self._corrupt(f"unreadable: {exc}") from None
-        if not text.strip():
-            return {}, text
+        if not text.strip():  # every write is atomic: an empty file is damage, never "no data"
+            raise self._corrupt("the file is empty" if not text else "the file holds only whitespace")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -154,6 +158,10 @@ class WorkspaceStore:
         if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
             raise self._corrupt("expected a JSON object of tables")
         return data, text
+
+    def corrupt(self, why: str) -> StoreCorrupt:
+        """The error for a damaged store: names the file, what is wrong and how to restore it."""
+        return self._corrupt(why)
 
     def _corrupt(self, why: str) -> StoreCorrupt:
         if self.bak_path.exists():
@@ -169,7 +177,7 @@ class WorkspaceStore:
         rows = sorted(data.get(table, {}).items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)
         for doc_id, raw in rows:
             if not isinstance(raw, dict):
-                continue
+                raise self._corrupt(f"{table} record {doc_id} is not an object: {str(raw)[:40]}")
             try:
                 out.append(parse_record(table, raw))
             except RecordInvalid as exc:
@@ -221,15 +229,34 @@ class WorkspaceStore:
         except Timeout:
             raise UserError(f"workspace store {self.path} is locked by another process (waited {LOCK_TIMEOUT_S:.0f} s)") from None
         try:
+            self._remove_orphans()
             data, old_text = self._load()
+            for table in KEYS:  # never write over (and back up) a damaged store
+                self._records(data, table)
             tx = Transaction(data)
             yield tx
             if tx.changed:
-                if old_text and old_text.strip():
-                    write_text(self.bak_path, old_text)
-                write_text(self.path, json.dumps(tx.data, separators=(",", ":"), default=str))
+                self._write(old_text, json.dumps(tx.data, separators=(",", ":"), default=str))
         finally:
             lock.release()
+
+    def _write(self, old_text: Optional[str], new_text: str) -> None:
+        """Back up the old file, then replace it; a failed write leaves both as they were."""
+        try:
+            if old_text:
+                write_text(self.bak_path, old_text)
+            write_text(self.path, new_text)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise StoreWriteFailed(f"cannot write the workspace store {self.path}: {reason}; it is unchanged "
+                                   "(free some space or make the folder writable, then run the command again)") from None
+
+    def _remove_orphans(self) -> None:
+        """Temp files of store (and `.bak`) writes killed halfway: only writers make them, and
+        this one holds the lock."""
+        for tmp in self.meta_dir.glob(f".{self.path.name}.*.tmp"):
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def upsert_sweep(self, rec: dict[str, Any]) -> None:
         with self.transaction() as tx:

@@ -14,6 +14,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from sciml_tui.tui.alerts import bell_reasons
 from sciml_tui.tui.jobs import JobsMixin
 from sciml_tui.tui.messages import Polled
 from sciml_tui.tui.poller import Poller, Snapshot
@@ -78,6 +79,8 @@ class SciMLApp(JobsMixin, App):
 
     def on_polled(self, message: Polled) -> None:
         t0 = time.perf_counter()
+        if bell_reasons(self.snapshot, message.snapshot):
+            self.bell()
         self.snapshot = message.snapshot
         for screen in self.screen_stack:
             apply = getattr(screen, "apply_snapshot", None)

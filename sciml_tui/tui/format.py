@@ -13,6 +13,7 @@ from typing import Any, Optional
 from sciml_tui.results.text import fmt_count as fmt_n
 from sciml_tui.results.text import fmt_lr as fmt_lr_shared
 from sciml_tui.results.text import fmt_run_error as fmt_err
+from sciml_tui.store.liveness import STALLED
 from sciml_tui.store.records import RunState
 
 STATE_LABEL = {
@@ -22,10 +23,12 @@ STATE_LABEL = {
     RunState.FAILED: "✗ fail",
     RunState.DIVERGED: "⚠ diverged",
     RunState.CANCELLED: "■ cancel",
+    STALLED: "⏸ stalled",
+    RunState.PRUNED: "✂ pruned",
 }
 # table sort: what needs attention first
-STATE_ORDER = {s: i for i, s in enumerate((RunState.RUNNING, RunState.FAILED, RunState.DIVERGED, RunState.QUEUED,
-                                           RunState.CANCELLED, RunState.DONE))}
+STATE_ORDER = {s: i for i, s in enumerate((STALLED, RunState.RUNNING, RunState.FAILED, RunState.DIVERGED, RunState.QUEUED,
+                                           RunState.CANCELLED, RunState.DONE, RunState.PRUNED))}
 
 
 def to_epoch(value: Any) -> Optional[float]:

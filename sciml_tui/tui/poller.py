@@ -17,7 +17,9 @@ from sciml_tui.errors import UserError
 from sciml_tui.rundir import file_stamp
 from sciml_tui.store.records import COUNT_ORDER, RunState
 from sciml_tui.launch.sweeps import scheduler_alive
+from sciml_tui.store import WorkspaceStore
 from sciml_tui.store import status as counting
+from sciml_tui.store.liveness import STALLED, Staleness, sweep_view
 from sciml_tui.tui import engine
 from sciml_tui.tui.format import (STATE_LABEL, STATE_ORDER, fmt_elapsed, fmt_epoch, fmt_err, fmt_lr, fmt_n,
                                   to_epoch)
@@ -40,6 +42,7 @@ class SweepRow:
     name: str
     total: int
     counts: tuple[tuple[str, int], ...]  # (state, count), states in a fixed order
+    note: str = ""  # why a running sweep shows stopped or stalled, and what to do (store.liveness)
 
     def count(self, state: str) -> int:
         return dict(self.counts).get(state, 0)
@@ -97,6 +100,11 @@ class Poller:
         self._sweep_targets: dict[str, float] = {}
         self._seq = 0
         self._last: Optional[Snapshot] = None
+        self.root_store = WorkspaceStore(self.root)
+        try:
+            self.staleness = Staleness.of(self.root_store)
+        except UserError:  # a bad threshold in settings.json: `sciml status` names it
+            self.staleness = Staleness()
 
     # called from the UI thread
     def watch_runs(self, ids: set[str]) -> None:
@@ -162,7 +170,7 @@ class Poller:
 
     def _row(self, rec: dict, now: float, waiting_since: Optional[float]) -> RunRow:
         rid = str(rec.get("id"))
-        state = counting.shown_state(rec, waiting_since)
+        state = counting.shown_state(rec, waiting_since, self.staleness, now)
         epoch, val = counting.run_progress(rec, lambda: self._epoch_rows(rid, rec))
         start, end = to_epoch(rec.get("started_at")), to_epoch(rec.get("ended_at"))
         elapsed = None
@@ -212,6 +220,7 @@ class Poller:
             m["log"] = rdir.log_tail(LOG_LINES).splitlines()
             m["result"] = rdir.result()
             m["config"] = rdir.config_text()
+            m["provenance"] = rdir.provenance()
             m["error"] = None if rdir.path.is_dir() else f"run dir {rdir.path} is missing"
             self._full[rid] = (st, m)
             out[rid] = m
@@ -221,16 +230,19 @@ class Poller:
         """Per-sweep counts exactly as `sciml status` makes them, and one row over every run."""
         out = []
         for sweep in self._store["sweeps"]:
-            counts = counting.sweep_counts(sweep, records, counting.rerun_since(sweep, scheduler_alive))
-            out.append(self._sweep_row(str(sweep.get("name")), counts))
+            counts = counting.sweep_counts(sweep, records, counting.rerun_since(sweep, scheduler_alive),
+                                           self.staleness, self.clock())
+            shown, note = sweep_view(self.root_store, sweep, scheduler_alive, self.staleness, self.clock())
+            out.append(self._sweep_row(str(sweep.get("name")), counts, note and f"{shown}: {note}"))
         every: dict[str, int] = {}
         for row in rows.values():
             every[row.state] = every.get(row.state, 0) + 1
         return sorted(out, key=lambda r: r.name), self._sweep_row("(all)", every)
 
     @staticmethod
-    def _sweep_row(name: str, counts: dict[str, int]) -> SweepRow:
-        return SweepRow(name, sum(counts.values()), tuple((s.value, counts.get(s.value, 0)) for s in COUNT_ORDER))
+    def _sweep_row(name: str, counts: dict[str, int], note: Optional[str] = None) -> SweepRow:
+        shown = [s.value for s in COUNT_ORDER] + [STALLED]
+        return SweepRow(name, sum(counts.values()), tuple((s, counts.get(s, 0)) for s in shown), note or "")
 
     def _results(self, want, records, store_changed):
         if want is None:

@@ -103,6 +103,86 @@ def ft_config(model: str):
     return step
 
 
+# -- store and launch setups ------------------------------------------------------------------------
+SWEEP_SPEC = ("datasets:\n  d: {system: poisson, range: [1, 5], n: 16, sizes: {train: 32, val: 8, test: 8}}\n"
+              "sweeps:\n  s: {dataset: d, n_train: [4, 8], lr: [1e-3], seeds: [0], models: [tiny], "
+              "recipe: {epochs: 1}}\n")
+SPEC_ARGS = "{tmp}/experiments/s.yaml -w {tmp} --yes"
+GOOD_STORE = '{"sweeps": {"1": {"name": "s", "run_ids": [], "state": "done"}}}'
+
+
+def store(text: str, bak: str = GOOD_STORE):
+    """The workspace store file (and a good `.bak`) as given."""
+    def step(tmp: Path, mp: Any) -> None:
+        (tmp / ".sciml").mkdir(parents=True, exist_ok=True)
+        (tmp / ".sciml" / "sciml.json").write_text(text)
+        if bak is not None:
+            (tmp / ".sciml" / "sciml.json.bak").write_text(bak)
+    return step
+
+
+def sweep_spec(tmp: Path, mp: Any) -> None:
+    (tmp / "experiments").mkdir(parents=True, exist_ok=True)
+    (tmp / "experiments" / "s.yaml").write_text(SWEEP_SPEC)
+
+
+def finished_sweep(tmp: Path, mp: Any) -> None:
+    """Sweep `s` recorded with its dataset present and every run done (result.json written)."""
+    import json
+
+    from sciml_tui.launch import plan_sweep, record_plan
+    from sciml_tui.store import WorkspaceStore
+
+    sweep_spec(tmp, mp)
+    ws = WorkspaceStore(tmp)
+    plan = plan_sweep(tmp / "experiments" / "s.yaml", ws)
+    for d in plan.datasets:
+        d.path.mkdir(parents=True, exist_ok=True)
+        for k in ("train", "val", "test"):
+            (d.path / f"{k}.h5").write_bytes(b"data")
+    record_plan(ws, plan)
+    for r in plan.runs:
+        r.run_dir.mkdir(parents=True, exist_ok=True)
+        (r.run_dir / "result.json").write_text(json.dumps({"status": "done", "test_error": 0.1}))
+        ws.update_run(r.id, state="done", test_error=0.1)
+
+
+def live_scheduler(tmp: Path, mp: Any) -> None:
+    """This very process, recorded as the live scheduler of sweep `s`."""
+    from sciml_tui.launch.procs import own_create_time
+    from sciml_tui.store import WorkspaceStore
+
+    WorkspaceStore(tmp).update_sweep("s", scheduler_pid=os.getpid(), scheduler_create_time=own_create_time(),
+                                     state="running")
+
+
+HELD_LOCKS: list[Any] = []
+
+
+def store_locked(tmp: Path, mp: Any) -> None:
+    """Another holder of the store lock, past a (shortened) timeout."""
+    from filelock import FileLock
+
+    mp.setattr("sciml_tui.store.workspace.LOCK_TIMEOUT_S", 0.2)
+    lock = FileLock(str(tmp / ".sciml" / "sciml.json.lock"))
+    lock.acquire()
+    HELD_LOCKS.append(lock)  # held until the process ends; the folder is the case's own
+
+
+def store_write_fails(code: int):
+    def step(tmp: Path, mp: Any) -> None:
+        def fail(path: Any, text: str) -> None:
+            raise OSError(code, os.strerror(code), str(path))
+        mp.setattr("sciml_tui.store.workspace.write_text", fail)
+    return step
+
+
+def env(name: str, value: str):
+    def step(tmp: Path, mp: Any) -> None:
+        mp.setenv(name, value)
+    return step
+
+
 # -- the cases ---------------------------------------------------------------------------------
 CASES: list[Case] = [
     # data generate: sizes and bounds
@@ -177,4 +257,41 @@ CASES: list[Case] = [
          spec("datasets:\n  d: {system: poisson, range: [1, 5], n: 4096, sizes: {train: 8, val: 8, test: 8}}\n")),
     # store / launch
     case("status-workspace-missing", "status --workspace {tmp}/none"),
+    case("status-store-empty", "status -w {tmp}", store(""), says="sciml.json.bak"),
+    case("status-store-whitespace", "status -w {tmp}", store("  \n"), says="sciml.json.bak"),
+    case("status-store-list", "status -w {tmp}", store("[]"), says="corrupt"),
+    case("status-store-table-list", "status -w {tmp}", store('{"runs": []}'), says="corrupt"),
+    case("status-store-row-number", "status -w {tmp}", store('{"runs": {"1": 5}}'), says="corrupt"),
+    case("status-store-state-bogus", "status -w {tmp}", store('{"runs": {"1": {"id": "a", "state": "exploded"}}}'),
+         says="corrupt"),
+    case("status-store-empty-no-bak", "status -w {tmp}", store("", bak=None), says="corrupt"),
+    case("status-sweep-run-ids-numbers", "status --sweep s -w {tmp}",
+         store('{"sweeps": {"1": {"name": "s", "run_ids": [1, 2]}}}'), says="corrupt"),
+    case("results-run-ids-numbers", "results s -w {tmp}",
+         store('{"sweeps": {"1": {"name": "s", "run_ids": [1, 2]}}}'), says="corrupt"),
+    case("logs-run-without-run-dir", "logs a -w {tmp}", store('{"runs": {"1": {"id": "a", "state": "done"}}}'),
+         says="run_dir"),
+    case("resume-run-without-run-dir", "resume s -w {tmp}",
+         store('{"sweeps": {"1": {"name": "s", "run_ids": ["a"]}}, "runs": {"1": {"id": "a", "sweep": "s"}}}'),
+         says="run_dir"),
+    case("cancel-store-empty", "cancel s -w {tmp}", store(""), says="sciml.json.bak"),
+    case("run-sweep-store-empty", "run sweep " + SPEC_ARGS, sweep_spec, store(""), says="sciml.json.bak"),
+    case("rerun-live-scheduler", "run sweep --rerun " + SPEC_ARGS, finished_sweep, live_scheduler,
+         says="already being run"),
+    case("rerun-store-locked", "run sweep --rerun " + SPEC_ARGS, finished_sweep, store_locked, says="locked"),
+    case("run-sweep-disk-too-small", "run sweep " + SPEC_ARGS, sweep_spec, free_disk(1000), says="free"),
+    case("resume-store-disk-full", "resume s -w {tmp}", finished_sweep, store_write_fails(errno.ENOSPC),
+         says="No space left"),
+    case("resume-store-read-only", "resume s -w {tmp}", finished_sweep, store_write_fails(errno.EROFS),
+         says="Read-only"),
+    case("run-sweep-train-entry-not-json", "run sweep " + SPEC_ARGS, finished_sweep,
+         env("SCIML_TRAIN_ENTRY", "python -m x"), says="SCIML_TRAIN_ENTRY"),
+    case("run-sweep-train-entry-not-list", "run sweep " + SPEC_ARGS, finished_sweep,
+         env("SCIML_TRAIN_ENTRY", '{"a": 1}'), says="SCIML_TRAIN_ENTRY"),
+    case("slurm-opt-array-abbreviated", "run sweep --backend slurm --slurm-opt arr=0-3 " + SPEC_ARGS, sweep_spec,
+         says="array"),
+    case("slurm-opt-dependency-abbreviated", "run sweep --backend slurm --slurm-opt dep=afterok:1 " + SPEC_ARGS,
+         sweep_spec, says="dependency"),
+    case("slurm-opt-output-abbreviated", "run sweep --backend slurm --slurm-opt out=x " + SPEC_ARGS, sweep_spec,
+         says="output"),
 ]

@@ -27,10 +27,12 @@ class Case:
     setup: tuple[Setup, ...] = ()
     exit_code: int = 2
     known_gap: Optional[str] = None  # not handled yet: why, and which room owns it
+    says: Optional[str] = None  # a word the error line must contain (the right refusal, not any)
 
 
-def case(id: str, argv: str, *setup: Setup, exit_code: int = 2, known_gap: Optional[str] = None) -> Case:
-    return Case(id, argv, tuple(setup), exit_code, known_gap)
+def case(id: str, argv: str, *setup: Setup, exit_code: int = 2, known_gap: Optional[str] = None,
+         says: Optional[str] = None) -> Case:
+    return Case(id, argv, tuple(setup), exit_code, known_gap, says)
 
 
 @dataclass
@@ -68,6 +70,8 @@ def run_case(c: Case, tmp: Path, monkeypatch: Any) -> Outcome:
     errors = [ln for ln in lines if ln.startswith("error: ")]
     if c.exit_code == 2 and (len(errors) != 1 or lines[-1] != errors[0]):
         out.problems.append(f"expected one `error:` line, last, got {len(errors)} among {len(lines)} line(s)")
+    if c.says and not any(c.says.lower() in ln.lower() for ln in errors):
+        out.problems.append(f"the error line does not say {c.says!r}")
     if "Traceback" in result.output:
         out.problems.append("printed a traceback")
     after = _snapshot(tmp)

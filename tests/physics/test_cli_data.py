@@ -95,3 +95,28 @@ def test_info_on_foreign_file(tmp_path):
 def test_help_lists_the_commands():
     r = run("data", "--help")
     assert r.exit_code == 0 and "generate" in r.stdout and "info" in r.stdout
+
+
+def test_info_on_the_generated_folder_describes_each_split(tmp_path):
+    out = tmp_path / "ds"
+    r = run("data", "generate", "poisson", "--range", "1:5", *SMALL, "--out", str(out))
+    assert r.exit_code == 0, r.output
+    r = run("data", "info", str(out), "--json", "--verify")
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["path"] == str(out) and info["system"] == "poisson" and info["range"] == [1.0, 5.0]
+    assert [s["split"] for s in info["splits"]] == ["train", "val", "test"]
+    assert [s["count"] for s in info["splits"]] == [8, 4, 4]
+    assert all(s["hash_ok"] is True for s in info["splits"])
+    plain = run("data", "info", str(out))
+    assert plain.exit_code == 0, plain.output
+    assert "not a file" not in plain.output
+    for split in ("train.h5", "val.h5", "test.h5"):
+        assert split in plain.stdout
+    (out / "val.h5").unlink()
+    gone = run("data", "info", str(out))
+    assert gone.exit_code == 2 and "val.h5" in gone.stderr and gone.stderr.count("\n") == 1
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = run("data", "info", str(empty))
+    assert r.exit_code == 2 and "train.h5" in r.stderr

@@ -53,7 +53,8 @@ def test_json_is_exactly_sweep_results(ws):
     r = invoke("demo", "-w", ws, "--json", "--target", "0.02")
     assert r.exit_code == 0, r.output
     store = store_mod.WorkspaceStore(ws)
-    assert json.loads(r.stdout) == sweep_results(store.runs(sweep="demo"), "demo", target=0.02)
+    assert json.loads(r.stdout) == {**sweep_results(store.runs(sweep="demo"), "demo", target=0.02),
+                                    "provenance": {}}  # no run recorded one
 
 
 def test_target_defaults_to_the_sweeps_own(ws):
@@ -186,3 +187,21 @@ def test_csv_carries_edge_marks_warnings_and_the_metric(tmp_path):
     assert {r["late_best_epoch"] for r in rows if r["init"] == "scratch"} == {"true"}
     assert all("test relative L2" in r["metric"] for r in rows)
     assert rows[0]["warnings"].split(" | ") == [w["text"] for w in res["warnings"]]
+
+
+def test_exports_carry_each_runs_provenance(ws):
+    from sciml_tui.rundir import RunDir
+
+    store = store_mod.WorkspaceStore(ws)
+    zeroshot = next(r for r in store.runs(sweep="demo") if r["init"] == "zeroshot")
+    prov = {"versions": {"sciml-tui": "0.1.0", "torch": "2.13.0"}, "device": {"kind": "cpu", "name": "EPYC"},
+            "host": "node7", "git": {"commit": "abcdef1234567890", "dirty": False}, "datasets": []}
+    RunDir(ws / "runs" / zeroshot["id"]).write_provenance(prov)
+    r = invoke("demo", "-w", ws, "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["provenance"] == {zeroshot["id"]: prov}
+    r = invoke("demo", "-w", ws, "--csv")
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    cells = {row["init"]: row["provenance"] for row in rows if row["init"] != "scratch"}
+    assert "torch 2.13.0" in cells["zeroshot"] and "EPYC on node7" in cells["zeroshot"]
+    assert "git abcdef123456" in cells["zeroshot"] and cells["finetune"] == ""

@@ -76,7 +76,7 @@ def test_failed_diverged_and_unfinished_runs_are_counted_not_averaged():
     assert p["seeds"] == 1 and p["error"] == pytest.approx(0.2)
     assert p["failed"] == 1 and p["diverged"] == 1
     assert c["counts"] == {"done": 1, "failed": 1, "diverged": 1, "running": 1, "queued": 1,
-                           "cancelled": 1, "invalid": 1}
+                           "cancelled": 1, "pruned": 0, "invalid": 1}
     assert c["pending_n"] == [16, 32]
 
 

@@ -238,3 +238,34 @@ def test_band_figure_shades_the_seed_spread(res):
     ax = build_error_figure(res, band=True).axes[0]
     assert ax.get_legend().get_title().get_text().startswith("shaded band: mean ± sample std")
     assert len(ax.collections) >= 2  # one band per curve
+
+
+def _worse_res():
+    runs = [rec("scratch", 8, 1e-3, 0, 1.7), rec("scratch", 16, 1e-3, 0, 0.4), rec("zeroshot", None, None, 0, 2.5)]
+    return sweep_results(runs, "s", target=0.1)
+
+
+def test_results_table_flags_errors_worse_than_predicting_zero():
+    from sciml_tui.store.status import WORSE_MARK
+
+    headers, rows = table(_worse_res(), "tiny")
+    by_n = {r[0]: r for r in rows}
+    assert by_n["8"][1].startswith("1.70") and WORSE_MARK in by_n["8"][1]
+    assert WORSE_MARK not in by_n["16"][1]
+    assert WORSE_MARK in by_n["8"][headers.index("zero-shot")]
+    from rich.console import Console
+
+    console = Console(width=120, record=True, color_system=None)
+    console.print(render_results(_worse_res()))
+    assert "worse than predicting zero" in console.export_text()
+
+
+def test_exports_flag_errors_worse_than_predicting_zero(tmp_path):
+    res = _worse_res()
+    rows = list(csv.DictReader(io.StringIO(to_csv(res))))
+    flags = {(r["init"], r["n"]): r["worse_than_zero"] for r in rows}
+    assert flags == {("scratch", "8"): "true", ("scratch", "16"): "false", ("zeroshot", ""): "true"}
+    data = json.loads(export_json(res, tmp_path / "r.json").read_text())
+    points = {(c["init"], p["n"]): p["worse_than_zero"] for c in data["curves"] for p in c["points"]}
+    assert points == {("scratch", 8): True, ("scratch", 16): False, ("zeroshot", None): True}
+    assert data == json.loads(json.dumps(res))  # the JSON export is the results as they are

@@ -75,10 +75,18 @@ def test_sbatch_argv_array_limit_dependency_and_user_options(tmp_path):
 
 @pytest.mark.parametrize("opt, match", [("time", "KEY=VALUE"), ("array=0-3", "set by sciml"),
                                         ("dependency=afterok:1", "set by sciml"), ("a b=1", "KEY=VALUE"),
-                                        ("cpus-per-task=two", "positive integer")])
+                                        ("cpus-per-task=two", "positive integer"),
+                                        ("arr=0-3", "arr .sbatch reads it as --array"),
+                                        ("dep=afterok:1", "--dependency"), ("out=x", "--output"),
+                                        ("--e=x", "set by sciml"), ("workdir=/", "set by sciml"),
+                                        ("kill=no", "--kill-on-invalid-dep")])
 def test_bad_slurm_options_are_one_line_errors(opt, match):
     with pytest.raises(UserError, match=match):
         SlurmOptions(opts=[opt]).threads()
+
+
+def test_options_that_abbreviate_no_reserved_one_pass():
+    assert SlurmOptions(opts=["time=1:00", "mem=4G", "exclusive=user", "gres=gpu:1"]).extra()["mem"] == "4G"
 
 
 def test_missing_slurm_commands_give_a_user_error(tmp_path, monkeypatch):

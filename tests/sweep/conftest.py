@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,25 @@ def spec_file(tmp_path):
     path = ws / "experiments" / "small.yaml"
     path.write_text(SPEC)
     return path
+
+
+def prepare(spec_file: Path, fake_data: bool = True):
+    """The spec's plan recorded in its workspace (with empty dataset files unless told not to)."""
+    from sciml_tui.launch import plan_sweep, record_plan
+    from sciml_tui.store import WorkspaceStore
+
+    ws = WorkspaceStore(spec_file.parents[1])
+    plan = plan_sweep(spec_file, ws)
+    if fake_data:
+        fake_datasets(plan)
+    record_plan(ws, plan)
+    return ws
+
+
+def wait_until(pred, timeout: float = 60.0) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False

@@ -30,6 +30,12 @@ def main() -> int:
         log.close()
         (run_dir / "result.json").write_text(json.dumps({"status": "failed", "message": "no init checkpoint"}))
         return 1
+    if os.environ.get("FAKE_SIGNAL"):  # dies by this signal before its first epoch
+        os.kill(os.getpid(), int(os.environ["FAKE_SIGNAL"]))
+    if os.environ.get("FAKE_PREEMPT"):  # the trainer's SIGTERM path: preempted.json, exit 75
+        (run_dir / "preempted.json").write_text(json.dumps({"epoch": 2, "step": 7, "signal": "SIGTERM",
+                                                            "at": time.time(), "message": "stopped"}))
+        return 75
     per_epoch = float(os.environ.get("FAKE_EPOCH_S", "0"))
     for epoch in range(start + 1, epochs + 1):
         time.sleep(per_epoch)

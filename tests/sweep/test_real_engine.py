@@ -26,7 +26,7 @@ sweeps:
     n_train: [32]
     lr: [3.0e-3]
     inits: [scratch]
-    recipe: {epochs: 30, batch_size: 4}
+    recipe: {epochs: 30, batch_size: 4, checkpoint_every: 1}  # a checkpoint to resume from before the kill
 """
 
 

@@ -20,7 +20,7 @@ def test_states_are_their_strings():
     assert RunState.DONE == "done" and f"{RunState.DONE}" == "done" and str(RunState.QUEUED) == "queued"
     assert json.dumps({"state": RunState.DIVERGED}) == '{"state": "diverged"}'
     assert {"done": 1}.get(RunState.DONE) == 1
-    assert FINISHED == {"done", "diverged"} and ACTIVE == {"queued", "running"}
+    assert FINISHED == {"done", "diverged", "pruned"} and ACTIVE == {"queued", "running"}
 
 
 def test_a_record_reads_and_writes_back_the_same_keys():

@@ -18,24 +18,10 @@ from sciml_tui.launch.backend import Slot, make_slots
 from sciml_tui.launch import LAUNCHES
 from sciml_tui.store import WorkspaceStore, reconcile
 
-from .conftest import fake_datasets
+from .conftest import prepare, wait_until
 
 
-def _prepare(spec_file: Path) -> WorkspaceStore:
-    ws = WorkspaceStore(spec_file.parents[1])
-    plan = plan_sweep(spec_file, ws)
-    fake_datasets(plan)
-    record_plan(ws, plan)
-    return ws
-
-
-def _wait(pred, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
+_prepare, _wait = prepare, wait_until
 
 
 def _starts(run_dir) -> list[str]:

@@ -131,3 +131,51 @@ def test_reconcile_spares_a_run_restarted_while_it_looked(tmp_path, monkeypatch)
 
     reconcile_module.reconcile(ws, LAUNCHES)
     assert ws.run("r")["state"] == "running"
+
+
+@pytest.mark.parametrize("text", ["", "  \n", "[]", '{"runs": []}', '{"runs": {"1": 5}}', '{"runs": {"1": null}}',
+                                  '{"sweeps": {"1": {"name": "s", "run_ids": [1]}}}'])
+def test_an_empty_or_malformed_store_is_corrupt_never_empty(tmp_path, text):
+    ws = WorkspaceStore(tmp_path)
+    ws.upsert_run({"id": "a", "state": "queued"})
+    ws.upsert_run({"id": "b", "state": "queued"})
+    bak = ws.bak_path.read_text()
+    ws.path.write_text(text)
+    read = ws.sweeps if "sweeps" in text else ws.runs
+    for read in (read, ws.tables):
+        with pytest.raises(UserError, match="corrupt") as err:
+            read()
+        assert str(ws.bak_path) in str(err.value) and "cp " in str(err.value)
+    with pytest.raises(UserError, match="corrupt"):
+        ws.upsert_run({"id": "c"})
+    assert ws.path.read_text() == text and ws.bak_path.read_text() == bak
+
+
+def test_a_store_write_the_filesystem_refuses_is_one_error_and_changes_nothing(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    ws = WorkspaceStore(tmp_path)
+    ws.upsert_run({"id": "a", "state": "queued"})
+    ws.upsert_run({"id": "b", "state": "queued"})
+    before, bak = ws.path.read_text(), ws.bak_path.read_text()
+
+    def full(path, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    monkeypatch.setattr("sciml_tui.store.workspace.write_text", full)
+    with pytest.raises(UserError, match="No space left on device.*unchanged"):
+        ws.update_run("a", state="running")
+    assert ws.path.read_text() == before and ws.bak_path.read_text() == bak
+
+
+def test_temp_files_of_killed_store_writes_are_removed_by_the_next_write(tmp_path):
+    ws = WorkspaceStore(tmp_path)
+    ws.upsert_run({"id": "a", "state": "queued"})
+    orphans = [ws.meta_dir / ".sciml.json.k1ll3d.tmp", ws.meta_dir / ".sciml.json.bak.x9.tmp"]
+    for p in orphans:
+        p.write_text("{half")
+    other = ws.meta_dir / ".calibration.json.abc.tmp"  # not the store's: left alone
+    other.write_text("x")
+    ws.update_run("a", state="running")
+    assert not any(p.exists() for p in orphans) and other.exists()
+    assert ws.run("a")["state"] == "running"

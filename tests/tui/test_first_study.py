@@ -213,7 +213,7 @@ def _cli_counts(status) -> dict:
 def test_a_shared_pretraining_counts_in_both_sweeps_as_in_sciml_status(workspace):
     edit_store(workspace, lambda d: sweep_rec(d, "ood-poisson")["run_ids"].insert(0, "qs-pretrain"))
     snap = poll(workspace)
-    status = collect(WorkspaceStore(workspace), scheduler_alive=scheduler_alive)
+    status = collect(WorkspaceStore(workspace), scheduler_alive=scheduler_alive, now=NOW)
     assert _dashboard_counts(snap) == _cli_counts(status)
     assert _dashboard_counts(snap)["ood-poisson"][:2] == (9, 1)
     assert snap.overall.total == len(snap.records) == 27  # each run once in the total
@@ -228,7 +228,7 @@ def test_a_resumed_sweep_counts_its_waiting_runs_as_queued_in_both_views(workspa
 
     edit_store(workspace, resume)
     snap = poll(workspace)
-    status = collect(WorkspaceStore(workspace), scheduler_alive=scheduler_alive)
+    status = collect(WorkspaceStore(workspace), scheduler_alive=scheduler_alive, now=NOW)
     assert _dashboard_counts(snap) == _cli_counts(status)
     assert _dashboard_counts(snap)["ood-poisson"][3] == 7  # 6 queued + the cancelled one waiting
     assert snap.rows["ood-scratch-n4096-s0"].state == "queued"
@@ -241,7 +241,7 @@ def test_val_err_is_the_best_so_far_in_both_views(workspace):
     (rdir / "metrics.json").write_text(json.dumps(data))
     best = min(r["val_error"] for r in data["epochs"].values())
     snap = poll(workspace)
-    status = collect(WorkspaceStore(workspace), sweep="quickstart", scheduler_alive=scheduler_alive)
+    status = collect(WorkspaceStore(workspace), sweep="quickstart", scheduler_alive=scheduler_alive, now=NOW)
     row = next(r for r in status["runs"] if r["id"] == "qs-scratch-n64-s1")
     assert row["val_error"] == best and row["epoch"] == 13
     assert snap.rows["qs-scratch-n64-s1"].cells[8] == f"{best:.4f}"
@@ -256,7 +256,7 @@ def test_an_error_worse_than_predicting_zero_is_flagged_in_every_view(workspace)
     edit_store(workspace, worse)
     snap = poll(workspace)
     assert snap.rows["qs-scratch-n8-s0"].cells[8].endswith("!")
-    text = render_text(collect(WorkspaceStore(workspace), sweep="quickstart", scheduler_alive=scheduler_alive))
+    text = render_text(collect(WorkspaceStore(workspace), sweep="quickstart", scheduler_alive=scheduler_alive, now=NOW))
     assert "1.8!" in text and "worse than predicting zero" in text
     from sciml_tui.results import sweep_results
     from sciml_tui.tui.screens.results import worse_cells

@@ -57,11 +57,14 @@ class OverviewScreen(Screen):
     def apply_snapshot(self, snap: Snapshot) -> None:
         self.query_one(StatusBar).show(self.app.workspace, snap.resources)
         banner = self.query_one("#banner", Static)
+        notes = [f"sweep {r.name} {r.note}" for r in snap.sweeps if r.note]  # stopped / stalled sweeps
         if snap.error:
             banner.update(f"⚠ {snap.error}")
+        elif notes:
+            banner.update("\n".join(f"⚠ {n}" for n in notes))
         elif not snap.records:
             banner.update("No runs in this workspace yet: press l to launch a spec from experiments/.")
-        banner.display = bool(snap.error or not snap.records)
+        banner.display = bool(snap.error or notes or not snap.records)
         self.query_one(SweepsTable).show(snap.sweeps, snap.overall)
         self._show_runs(snap)
 

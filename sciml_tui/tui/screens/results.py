@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 
 from sciml_tui.results.caveats import caveat_lines, factor_interval_line
 from sciml_tui.results.text import combined_table, efficiency_line, series_label
-from sciml_tui.store.status import WORSE_MARK, worse_than_zero
+from sciml_tui.store.records import WORSE_MARK, worse_than_zero
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
 from sciml_tui.tui.widgets.footer import KeyFooter

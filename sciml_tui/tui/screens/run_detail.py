@@ -1,4 +1,5 @@
-"""Run detail: loss and val-error curves (log y, marked runs overlaid), config, lineage, log."""
+"""Run detail: loss and val-error curves (log y, marked runs overlaid), config, lineage with
+provenance, log."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static, TabbedContent, TabPane
 
+from sciml_tui.provenance import dataset_lines, provenance_line
 from sciml_tui.store.records import RunState
-from sciml_tui.store.status import WORSE_MARK, worse_than_zero
+from sciml_tui.store.records import WORSE_MARK, worse_than_zero
 from sciml_tui.tui.format import STATE_LABEL, fmt_err, fmt_lr, fmt_n
 from sciml_tui.tui.poller import COLUMNS, RunRow, Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
@@ -92,7 +94,8 @@ class RunDetailScreen(Screen):
         self._shown["key"] = key
         self._curves(snap)
         self.query_one("#config-text", Static).update(Text(m.get("config") or "(no config.yaml)"))
-        self.query_one("#lineage-text", Static).update(lineage(self.rid, snap))
+        self.query_one("#lineage-text", Static).update(
+            Text.assemble(lineage(self.rid, snap), "\n", provenance_text(m.get("provenance"))))
         self._log(rec, m)
 
     def _title(self, rec: dict, row: Optional[RunRow]) -> None:
@@ -195,6 +198,19 @@ def lineage(rid: str, snap: Snapshot) -> Text:
         parent, depth = p.get("parent"), depth + "  "
     if not rec.get("parent"):
         out.append("  (trained from scratch: no pre-training run)\n" if rec.get("init") == "scratch" else "", style="dim")
+    return out
+
+
+def provenance_text(prov: Optional[dict]) -> Text:
+    """What reproduces the run (`provenance.json`): versions, device, host, git, dataset hashes."""
+    out = Text("reproduce with  ", style="dim")
+    if not prov:
+        out.append("(no provenance.json yet: the run records it when it starts)\n", style="dim")
+        return out
+    out.append(provenance_line(prov) + "\n")
+    for line in dataset_lines(prov):
+        out.append("  dataset  ", style="dim")
+        out.append(line + "\n")
     return out
 
 

@@ -268,7 +268,7 @@ class BraillePlot(Widget):
         self.refresh()
 
     def render(self) -> Text:
-        from sciml_tui.cli.common import ascii_only  # the CLI's test of the terminal, shared
+        from sciml_tui.terminal import ascii_only
 
         lines = render_plot(self.spec, self.size.width, self.size.height,
                             plain=bool(getattr(self.app, "no_color", False)), ascii_only=ascii_only())

@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from sciml_tui.store.status import WORSE_MARK
+from sciml_tui.store.records import WORSE_MARK
 from sciml_tui.tui.poller import COLUMNS, RunRow
 
 FIELD_ALIASES = {"n": "N", "val": "best val", "err": "best val", "val_err": "best val", "status": "state",

@@ -7,6 +7,7 @@ from typing import Optional
 from rich.text import Text
 from textual.widgets import DataTable
 
+from sciml_tui.store.liveness import STALLED
 from sciml_tui.store.records import RunState
 from sciml_tui.tui.format import progress_bar
 from sciml_tui.tui.poller import SweepRow
@@ -36,7 +37,7 @@ class SweepsTable(DataTable):
         self.clear()
         for name, r in [(ALL, overall)] + [(r.name, r) for r in rows]:
             self.add_row(name, Text(progress_bar(r.finished, r.total), style="green"), f"{r.finished}/{r.total}",
-                         str(r.count(RunState.RUNNING) or ""), str(r.count(RunState.QUEUED) or ""), self._bad(r.count(RunState.FAILED)),
+                         str(r.count(RunState.RUNNING) + r.count(STALLED) or ""), str(r.count(RunState.QUEUED) or ""), self._bad(r.count(RunState.FAILED)),
                          key=name)
         names = [ALL] + [r.name for r in rows]
         if current in names:

@@ -36,8 +36,9 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path):
     assert res.exit_code == 0, res.output
     out = res.output
     assert "generate  poisson-1-5-" in out and "pre-training (1):" in out
-    assert "sweep quickstart: 41 points (scratch 20, finetune 20, zeroshot 1): 41 to run, 0 finished" in out
-    assert out.strip().splitlines()[-1] == "order: generate 2 dataset(s) -> pre-train 1 -> 41 point(s)"
+    # 5 N x 5 lr x 3 seeds per arm, and one zero-shot run
+    assert "sweep quickstart: 151 points (scratch 75, finetune 75, zeroshot 1): 151 to run, 0 finished" in out
+    assert out.strip().splitlines()[-1] == "order: generate 2 dataset(s) -> pre-train 1 -> 151 point(s)"
     assert list(tmp_path.iterdir()) == []
 
 

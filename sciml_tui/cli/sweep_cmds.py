@@ -330,6 +330,12 @@ def cancel_cmd(
         typer.echo(f"cancelled {len(ids)} run(s)")
 
 
+def _columns() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((120, 24)).columns
+
+
 @app.command("status", examples=["sciml status", "sciml status --sweep quickstart --watch",
                                  "sciml status --sweep quickstart --json"])
 def status_cmd(
@@ -351,11 +357,11 @@ def status_cmd(
         print_json(collect(ws, sweep, LAUNCHES, scheduler_alive))
         return
     if not watch:
-        typer.echo(render_text(collect(ws, sweep, LAUNCHES, scheduler_alive)))
+        typer.echo(render_text(collect(ws, sweep, LAUNCHES, scheduler_alive), _columns()))
         return
     try:
         while True:
-            text = render_text(collect(ws, sweep, LAUNCHES, scheduler_alive))
+            text = render_text(collect(ws, sweep, LAUNCHES, scheduler_alive), _columns())
             typer.echo("\x1b[2J\x1b[H" + text if is_tty() else text)
             time.sleep(2.0)
     except KeyboardInterrupt:

@@ -175,7 +175,9 @@ def _fmt(v: Any, kind: str = "") -> str:
     return str(v)
 
 
-def render_text(status: dict[str, Any], width: int = 12) -> str:
+def render_text(status: dict[str, Any], width: int = 120) -> str:
+    """The status as text no wider than `width` (the terminal's): columns that do not fit are left
+    out by priority, and a run id that would run past the edge goes on its own line."""
     lines = []
     if not status["sweeps"]:
         return "no sweeps recorded in this workspace yet (sciml run sweep SPEC)"
@@ -187,18 +189,47 @@ def render_text(status: dict[str, Any], width: int = 12) -> str:
                      f"{c.get(RunState.FAILED, 0):>6}")
     if status["runs"]:
         lines.append("")
-        lines.append(f"{'state':<9} {'init':<9} {'model':<8} {'N':>6} {'lr':>7} {'seed':>4} {'device':<7} "
-                     f"{'epoch':>9} {'elapsed':>7} {'best_val':>9} {'test_err':>9}  id")
-        for r in status["runs"]:
-            ep = f"{_fmt(r['epoch'])}/{_fmt(r['epochs'])}" if r["epoch"] is not None else "-"
-            lines.append(f"{_fmt(r['state']):<9} {_fmt(r['init']):<9} {_fmt(r['model']):<8} {_fmt(r['n_train']):>6} "
-                         f"{_fmt(r['lr'], 'lr'):>7} {_fmt(r['seed']):>4} {_fmt(r['device']):<7} {ep:>9} "
-                         f"{_fmt(r['elapsed_s'], 'time'):>7} {_fmt(r['val_error'], 'err'):>9} "
-                         f"{_fmt(r['test_error'], 'err'):>9}  {r['id']}")
+        lines += _run_lines(status["runs"], width)
         if any(worse_than_zero(r[k]) for r in status["runs"] for k in ("val_error", "test_error")):
             lines.append(f"{WORSE_MARK} relative L2 error above 1: worse than predicting zero")
     lines.extend(_notes(status))
     return "\n".join(lines)
+
+
+# (header, width, align, cell) by priority: what a narrow terminal keeps first
+_RUN_COLUMNS: list[tuple[str, int, str, Any]] = [
+    ("state", 9, "<", lambda r: _fmt(r["state"])),
+    ("N", 6, ">", lambda r: _fmt(r["n_train"])),
+    ("best_val", 9, ">", lambda r: _fmt(r["val_error"], "err")),
+    ("epoch", 9, ">", lambda r: f"{_fmt(r['epoch'])}/{_fmt(r['epochs'])}" if r["epoch"] is not None else "-"),
+    ("init", 9, "<", lambda r: _fmt(r["init"])),
+    ("test_err", 9, ">", lambda r: _fmt(r["test_error"], "err")),
+    ("lr", 7, ">", lambda r: _fmt(r["lr"], "lr")),
+    ("seed", 4, ">", lambda r: _fmt(r["seed"])),
+    ("model", 8, "<", lambda r: _fmt(r["model"])),
+    ("elapsed", 7, ">", lambda r: _fmt(r["elapsed_s"], "time")),
+    ("device", 7, "<", lambda r: _fmt(r["device"])),
+]
+_ORDER = ("state", "init", "model", "N", "lr", "seed", "device", "epoch", "elapsed", "best_val", "test_err")
+
+
+def _run_lines(runs: list[dict[str, Any]], width: int) -> list[str]:
+    id_room = min(24, max(len(str(r["id"])) for r in runs))  # keep room for most of an id on the row
+    chosen, used = [], 0
+    for col in _RUN_COLUMNS:
+        if used + col[1] + 1 + id_room <= width or not chosen:
+            chosen.append(col)
+            used += col[1] + 1
+    chosen.sort(key=lambda c: _ORDER.index(c[0]))
+
+    def row(cells: list[str], rid: str) -> list[str]:
+        text = " ".join(f"{c:{a}{w}}" for c, (_, w, a, _f) in zip(cells, chosen))
+        return [f"{text}  {rid}"] if len(text) + 2 + len(rid) <= width else [text, f"  {rid}"]
+
+    out = row([c[0] for c in chosen], "id")
+    for r in runs:
+        out += row([c[3](r)[:c[1]] if c[0] != "best_val" else c[3](r) for c in chosen], str(r["id"]))
+    return out
 
 
 def _notes(status: dict[str, Any]) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
 import psutil
@@ -16,6 +15,8 @@ from typer.testing import CliRunner
 from sciml_tui.cli import app
 from sciml_tui.store import WorkspaceStore
 
+
+from .conftest import wait_until
 
 SPEC = """\
 datasets:
@@ -30,13 +31,7 @@ sweeps:
 """
 
 
-def _wait(pred, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
+_wait = wait_until
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import time
 import psutil
 import pytest
 from textual.widgets import TabbedContent
-from tui_helpers import pilot_test, settle
+from tui_helpers import pilot_test, plan_then_launch, settle
 
 from sciml_tui.tui import engine
 from sciml_tui.tui.screens.dialogs import ConfirmScreen, ExportScreen
@@ -147,16 +147,8 @@ async def test_launch_shows_plan_then_launches(app, monkeypatch):
     calls = []
     monkeypatch.setattr(engine, "launch_sweep", lambda root, spec: calls.append(spec.name) or "launched quickstart")
     async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
-        await pilot.press("l")
-        await settle(pilot, lambda a: isinstance(a.screen, LaunchScreen) and a.screen.current_spec())
-        await pilot.press("enter")
-        await settle(pilot, lambda a: "quickstart.yaml" in a.screen.plans)
-        text, ok = app.screen.plans["quickstart.yaml"]
-        assert ok, text
+        text = await plan_then_launch(app, pilot)
         assert "quickstart" in text and "points" in text
-        await pilot.press("L")
-        assert isinstance(app.screen, ConfirmScreen)
         await pilot.press("y")
         await settle(pilot, lambda a: calls)
         assert calls == ["quickstart.yaml"]

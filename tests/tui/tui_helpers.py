@@ -39,3 +39,20 @@ def pilot_test(fn):
         return asyncio.run(fn(*args, **kwargs))
 
     return wrapper
+
+
+async def plan_then_launch(app, pilot) -> str:
+    """Open the launch screen, plan quickstart.yaml, press L: the plan's text (the confirm is open)."""
+    from sciml_tui.tui.screens.dialogs import ConfirmScreen
+    from sciml_tui.tui.screens.launch import LaunchScreen
+
+    await settle(pilot)
+    await pilot.press("l")
+    await settle(pilot, lambda a: isinstance(a.screen, LaunchScreen) and a.screen.current_spec())
+    await pilot.press("enter")
+    await settle(pilot, lambda a: "quickstart.yaml" in a.screen.plans)
+    text, ok = app.screen.plans["quickstart.yaml"]
+    assert ok, text
+    await pilot.press("L")
+    assert isinstance(app.screen, ConfirmScreen)
+    return text

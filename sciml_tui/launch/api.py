@@ -66,7 +66,7 @@ def record_plan(ws: WorkspaceStore, plan: Plan, rerun: bool = False) -> None:
             tx.upsert("sweeps", {"name": name, "experiment": plan.experiment, "spec_path": str(plan.spec_path.absolute()),
                                  "created_at": cur.get("created_at", now), "run_ids": ids,
                                  "target": plan.targets.get(name, 1e-2), "notify": plan.notify.get(name),
-                                 "lr_search": plan.lr_search.get(name) or {},
+                                 "lr_search": plan.lr_search.get(name) or {}, "engine": plan.engine,
                                  **({"lr_rungs": {}} if rerun else {}),
                                  "state": cur.get("state") or SweepState.PLANNED})
         record_runs(tx, plan.runs, now, rerun)

@@ -94,7 +94,7 @@ class LrSearchHook:
             if "adaptive" not in settings or rec is None or not rec.spec_path:
                 continue
             try:
-                plan = plan_from_file(rec.spec_path, self.ws.root, [name], self.ws.runs())
+                plan = plan_from_file(rec.spec_path, self.ws.root, [name], self.ws.runs(), rec.engine)
             except Exception as exc:  # noqa: BLE001 - the sweep goes on with the grid it has
                 self.emit("lr_search", {"id": name, "message": f"adaptive lr not extended: {exc}"})
                 continue

@@ -94,6 +94,7 @@ class Plan:
     targets: dict[str, float] = field(default_factory=dict)
     notify: dict[str, Optional[dict[str, Any]]] = field(default_factory=dict)  # sweep -> its alerts
     lr_search: dict[str, dict[str, Any]] = field(default_factory=dict)  # sweep -> lr_search_settings()
+    engine: dict[str, Any] = field(default_factory=dict)  # the RunConfig engine flags every run got
     datasets: list[DatasetUnit] = field(default_factory=list)
     runs: list[RunUnit] = field(default_factory=list)  # pre-training first, then points
     cost: Optional[Any] = None  # a specs.cost.CostEstimate, attached by whoever knows the device
@@ -199,7 +200,7 @@ def expand(spec: Spec, spec_path: Path, workspace: Path, sweeps: Optional[list[s
         if s not in spec.sweeps:
             raise UserError(f"{spec_path}: no sweep named {s!r} (it has: {', '.join(spec.sweeps) or 'none'})")
     plan = Plan(spec_path=Path(spec_path), spec_hash=stable_hash(spec.model_dump(mode="json")),
-                experiment=Path(spec_path).stem, sweeps={s: [] for s in names})
+                experiment=Path(spec_path).stem, sweeps={s: [] for s in names}, engine=dict(engine or {}))
     units = _Expander(spec, Path(workspace).absolute(), engine)
     points = 0
     for sname in names:

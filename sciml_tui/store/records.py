@@ -278,7 +278,8 @@ class SweepRecord(_Record):
     KINDS: ClassVar[dict[str, str]] = {
         "state": "str", "experiment": "str", "spec_path": "str", "backend": "str", "run_ids": "list of str", "slurm_jobs": "list",
         "scheduler_pid": "int", "scheduler_create_time": "number", "target": "number",
-        "created_at": "stamp", "ended_at": "stamp", "lr_search": "dict", "lr_rungs": "dict"}
+        "created_at": "stamp", "ended_at": "stamp", "lr_search": "dict", "lr_rungs": "dict",
+        "engine": "dict"}
     name: str = ""
     state: Optional[str] = None
     experiment: Optional[str] = None
@@ -293,6 +294,7 @@ class SweepRecord(_Record):
     ended_at: Stamp = None
     lr_search: Optional[dict] = None  # specs.plan.lr_search_settings of its spec
     lr_rungs: Optional[dict] = None  # halving decisions: "init|model|parent|N" -> [{"epoch", "scores", "kept"}]
+    engine: Optional[dict] = None  # the launch's engine flags (precision, compile, gpu_data), for runs added later
 
 
 @dataclass(eq=False)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sciml_tui.launch import plan_sweep, record_plan, run_scheduler
 from sciml_tui.launch.backend import LocalBackend, Slot
@@ -166,3 +167,23 @@ def test_a_run_that_paused_unseen_is_held_as_queued_not_waited_on(tmp_path, fake
     other = next(r for r in ws.runs(sweep="h") if r.n_train == 4 and r.id != rec.id)
     (started,) = hook.admit([other])
     assert started.config["stop_after_epoch"] == 2 and ws.run(other.id).config.get("stop_after_epoch") is None
+
+
+def test_adaptive_grid_adds_runs_with_the_launch_engine_flags(tmp_path, fake_lr):
+    """A sweep launched with --precision bf16 grows its grid with bf16 runs, not fp32 ones."""
+    fake_lr.setenv("FAKE_BEST_LR", "0.05")
+    spec = tmp_path / "ws" / "experiments" / "lr.yaml"
+    spec.parent.mkdir(parents=True)
+    spec.write_text(ADAPTIVE % ("1.0e-4", "4.0e-2"))
+    ws = WorkspaceStore(spec.parents[1])
+    engine = {"precision": "bf16", "compile": False, "gpu_data": "host"}
+    plan = plan_sweep(spec, ws, engine=engine)
+    fake_datasets(plan)
+    record_plan(ws, plan)
+    run_scheduler(ws, ["a"], slots=SLOTS)
+    added = [r for r in ws.runs(sweep="a") if r.lr == 3.33e-2]
+    assert len(added) == 4
+    for r in added:
+        config = yaml.safe_load((Path(r.run_dir) / "config.yaml").read_text())
+        assert (config["precision"], config["gpu_data"]) == ("bf16", "host"), r.id
+    assert set(ws.sweep("a").run_ids) == {u.id for u in plan_sweep(spec, ws, engine=engine).runs}

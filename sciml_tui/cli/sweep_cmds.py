@@ -129,19 +129,35 @@ class _Progress:
     def __call__(self, kind: str, p: dict[str, Any]) -> None:
         if kind == "end":
             self.done += 1
+        elif kind == "add":  # a run the lr search added: one more to wait for
+            self.total += 1
+        line = self.line(kind, p)
+        if self.bar is not None:
+            self.bar.console.print(line, highlight=False, markup=False)
+            self.bar.update(self.task, completed=self.done, total=self.total, description=f"{kind} {p.get('id', '')}"[:40])
+        else:
+            typer.echo(line)
+
+    def line(self, kind: str, p: dict[str, Any]) -> str:
         err = p.get("test_error")
         extra = f" test_error={err:.4g}" if isinstance(err, float) else ""
         if kind == "dataset":
-            line = f"dataset {p['id']}: {p['state']}"
-        elif kind == "end":
-            line = f"[{self.done}/{self.total}] {p['id']}: {p.get('state')}{extra}"
-        else:
-            line = f"{kind} {p['id']}" + (f" on {p['device']}" if p.get("device") else "") + (" (resume)" if p.get("resume") else "")
-        if self.bar is not None:
-            self.bar.console.print(line, highlight=False, markup=False)
-            self.bar.update(self.task, completed=self.done, description=f"{kind} {p.get('id', '')}"[:40])
-        else:
-            typer.echo(line)
+            return f"dataset {p['id']}: {p['state']}"
+        if kind == "end":
+            return f"[{self.done}/{self.total}] {p['id']}: {p.get('state')}{extra}"
+        if kind == "add":
+            return f"added {p['id']}: lr={p['lr']:.3g} (the adaptive lr grid grows past the chosen edge)"
+        if kind == "pause":
+            return f"pause {p['id']} after epoch {p['epoch']} (lr halving rung)"
+        if kind == "rung":  # id: "SWEEP init|model|parent|N" (launch.lr_search.group_key)
+            sweep, _, key = str(p["id"]).partition(" ")
+            parts = key.split("|")
+            point = f"{parts[0]} {parts[1]} N={parts[3]}" if len(parts) == 4 else key
+            kept = ", ".join(f"{x:.3g}" for x in p["kept"])
+            return f"rung {sweep} {point} at epoch {p['epoch']}: keeps lr {kept}"
+        if kind == "lr_search":
+            return f"lr search {p['id']}: {p['message']}"
+        return f"{kind} {p['id']}" + (f" on {p['device']}" if p.get("device") else "") + (" (resume)" if p.get("resume") else "")
 
     def close(self) -> None:
         if self.bar is not None:

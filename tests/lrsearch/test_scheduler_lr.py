@@ -187,3 +187,36 @@ def test_adaptive_grid_adds_runs_with_the_launch_engine_flags(tmp_path, fake_lr)
         config = yaml.safe_load((Path(r.run_dir) / "config.yaml").read_text())
         assert (config["precision"], config["gpu_data"]) == ("bf16", "host"), r.id
     assert set(ws.sweep("a").run_ids) == {u.id for u in plan_sweep(spec, ws, engine=engine).runs}
+
+
+def test_foreground_progress_counts_the_runs_the_grid_adds(tmp_path, fake_lr):
+    """`[k/total]` never overshoots: runs an adaptive grid adds raise the total."""
+    from typer.testing import CliRunner
+
+    from sciml_tui.cli import app
+
+    fake_lr.setenv("FAKE_BEST_LR", "0.05")
+    spec = tmp_path / "lr.yaml"
+    spec.write_text(ADAPTIVE % ("1.0e-4", "4.0e-2"))
+    res = CliRunner().invoke(app, ["run", "sweep", str(spec), "-w", str(tmp_path / "ws"), "-y", "--max-parallel", "2"])
+    assert res.exit_code == 0, res.output
+    counters = [line.split("]")[0].lstrip("[") for line in res.output.splitlines() if line.startswith("[")]
+    pairs = [tuple(int(x) for x in c.split("/")) for c in counters]
+    assert len(pairs) == 12 and all(k <= total for k, total in pairs), counters
+    assert pairs[-1] == (12, 12)
+    assert "added" in res.output and "lr=0.0333" in res.output
+
+
+def test_foreground_output_names_each_rung_decision(tmp_path, fake_lr):
+    from typer.testing import CliRunner
+
+    from sciml_tui.cli import app
+
+    fake_lr.setenv("FAKE_BEST_LR", "1e-2")
+    spec = tmp_path / "h.yaml"
+    spec.write_text(HALVING.replace("n_train: [4, 8]", "n_train: [4]").replace("seeds: [0, 1]", "seeds: [0]"))
+    res = CliRunner().invoke(app, ["run", "sweep", str(spec), "-w", str(tmp_path / "ws"), "-y", "--max-parallel", "2"])
+    assert res.exit_code == 0, res.output
+    assert "rung h scratch tiny N=4 at epoch 2: keeps lr 0.01, 0.03" in res.output
+    assert "rung h scratch tiny N=4 at epoch 4: keeps lr 0.01" in res.output
+    assert "[4/4]" in res.output and "[5/" not in res.output

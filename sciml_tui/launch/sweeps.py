@@ -11,11 +11,10 @@ from typing import Any, Callable, Optional
 from sciml_tui.errors import UserError
 from sciml_tui.launch.procs import own_create_time, pid_alive
 from sciml_tui.store import WorkspaceStore
-from sciml_tui.store.records import ACTIVE, FINISHED, DatasetState, RunRecord, RunState, SweepState, sweep_outcome
+from sciml_tui.store.records import ACTIVE, FINISHED, RESULT_KEYS, DatasetState, RunRecord, RunState, SweepState, sweep_outcome
 
 Event = Callable[[str, dict[str, Any]], None]
-RESULT_FIELDS = ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params",
-                 "message", "log_tail", "started_at", "ended_at", "pid", "device", "stopped_at_rung")
+RESULT_FIELDS = (*RESULT_KEYS, "log_tail", "started_at", "ended_at", "pid", "device", "stopped_at_rung")
 
 
 def no_event(kind: str, payload: dict[str, Any]) -> None:

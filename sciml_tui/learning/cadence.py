@@ -66,3 +66,24 @@ def validation_epochs(epochs: int, n_train: int, n_val: int, *, batch_size: int,
 def subset_rows(n_val: int, samples: int) -> list[int]:
     """A fixed strided subset of the validation split (it spans the split's vf blocks)."""
     return [i * n_val // samples for i in range(samples)]
+
+
+# -- was the run still improving when it stopped? ---------------------------------------------
+LATE_FRACTION = 0.9  # "the last 10% of the epochs": epochs after 90% of those run
+LATE_GAIN = 0.01  # a relative fall of the best validation error worth more epochs
+
+
+def late_gain(val_errors: dict[int, float], epochs: int) -> Optional[float]:
+    """How much the last 10% of the epochs lowered the best validation error, relative:
+    (best up to 90% of `epochs` - best overall) / best up to 90%; 0.0 when they did not
+    improve it, None when no epoch up to 90% was evaluated (or the errors are not finite).
+
+    Under the cosine schedule the lr of the last 10% of the epochs is below 2.5% of its peak,
+    so a converged run often has its best epoch there while the error no longer moves; a
+    gain above `LATE_GAIN` is what says the run was still improving when it stopped.
+    """
+    early = [v for e, v in val_errors.items() if e <= LATE_FRACTION * epochs and math.isfinite(v)]
+    finite = [v for v in val_errors.values() if math.isfinite(v)]
+    if not early or not finite or min(early) <= 0:
+        return None
+    return max(0.0, (min(early) - min(finite)) / min(early))

@@ -24,7 +24,7 @@ import torch
 
 from sciml_tui.errors import UserError
 from sciml_tui.learning import checkpoint as ck
-from sciml_tui.learning.cadence import subset_rows, validation_plan
+from sciml_tui.learning.cadence import late_gain, subset_rows, validation_plan
 from sciml_tui.learning.config import RunConfig
 from sciml_tui.learning.data import FieldSet, channels_for, load_splits, normalize, pool_scales
 from sciml_tui.learning.distributed import Dist, all_reduce_sum, barrier, init_distributed, shutdown
@@ -404,6 +404,9 @@ class Trainer:
             if self.paused_after is not None:
                 result["stopped_at"]["paused_after"] = self.paused_after
         if status == "done":
+            rows = self.metrics.epochs if self.metrics is not None else []
+            result["late_gain"] = late_gain({r["epoch"]: r["val_error"] for r in rows if r.get("val_error") is not None},
+                                            epochs_run)
             self.model.load_state_dict(state.best_weights)
             bs, prec = self.cfg.recipe.batch_size, self.cfg.precision
             if self.val_seen is not self.val:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Optional
 
+from sciml_tui.learning.cadence import LATE_FRACTION, LATE_GAIN
 from sciml_tui.results.stats import is_number
 from sciml_tui.results.text import fmt_lr, fmt_n, fmt_target, models
 from sciml_tui.results.uncertainty import LEVEL, METHOD, RESAMPLES, seed_uncertainty
 from sciml_tui.specs.lr_search import at_bound, edge_side
 from sciml_tui.store.records import worse_than_zero
 
-LATE_FRACTION = 0.9  # a best epoch after 90% of the epochs run is "in the last 10%"
 MIN_SEEDS = 3
 MIN_FIT_POINTS = 3
 KIND_ORDER = ("factor_bound", "target_above_zeroshot", "target_outside_range", "first_interval", "lr_edge",
@@ -42,20 +42,23 @@ def _lr_at_bound(point: dict) -> Optional[bool]:
     return at_bound(_tried(point), point["lr"], bounds)
 
 
-def _known_epochs(point: dict) -> list[tuple[float, float]]:
-    """(best epoch, epochs run) of the point's seeds where both are known."""
-    return [(b, e) for b, e in zip(point.get("best_epochs", []), point.get("epochs_run", []))
+def _late_flags(point: dict) -> list[bool]:
+    """Per seed with known epochs: was it still improving when training stopped? Its best
+    validation epoch lies in the last 10% of the epochs it ran AND those epochs lowered the
+    best error by more than `LATE_GAIN` (`learning.cadence.late_gain`; runs recorded before
+    the gain was measured count on the epoch alone)."""
+    n = len(point.get("best_epochs", []))
+    gains = point.get("late_gains") or [None] * n
+    return [b > LATE_FRACTION * e and (g is None or g > LATE_GAIN)
+            for b, e, g in zip(point.get("best_epochs", []), point.get("epochs_run", []), gains)
             if is_number(b) and is_number(e) and e > 0]
 
 
 def _late_best_epoch(point: dict) -> Optional[bool]:
-    """True when most seeds with known epochs had their best validation epoch in the last 10%
-    of the epochs they ran; None when no seed's epochs are known."""
-    known = _known_epochs(point)
-    if not known:
-        return None
-    late = sum(b > LATE_FRACTION * e for b, e in known)
-    return 2 * late > len(known)
+    """True when most seeds with known epochs were still improving when training stopped;
+    None when no seed's epochs are known."""
+    flags = _late_flags(point)
+    return 2 * sum(flags) > len(flags) if flags else None
 
 
 def mark_points(res: dict) -> None:
@@ -86,11 +89,12 @@ def _curve_warnings(c: dict) -> list[dict]:
     out = [_warn("lr_edge", c["model"], c["source"], text) for text in _edge_sentences(who, c["points"])]
     late = [p["n"] for p in c["points"] if p.get("late_best_epoch")]
     if late:
-        runs = [b > LATE_FRACTION * e for p in c["points"] for b, e in _known_epochs(p)]
+        runs = [f for p in c["points"] for f in _late_flags(p)]
         out.append(_warn("late_best_epoch", c["model"], c["source"], (
-            f"{who}: at {_ns(late)} the best validation epoch is in the last 10% of the epochs run "
-            f"for most seeds ({sum(runs)} of {len(runs)} runs of this curve), so the model was still "
-            "improving when training stopped; the epoch budget may be too short.")))
+            f"{who}: at {_ns(late)} the best validation epoch is in the last 10% of the epochs run and "
+            f"those epochs lowered the validation error by more than {LATE_GAIN:.0%} for most seeds "
+            f"({sum(runs)} of {len(runs)} runs of this curve), so the model was still improving when "
+            "training stopped; the epoch budget may be too short.")))
     fit = c.get("fit")
     if fit and fit["n_points"] < MIN_FIT_POINTS:
         out.append(_warn("thin_fit", c["model"], c["source"], (

@@ -175,6 +175,7 @@ def _point(n: Optional[int], recs: list[dict], lr: Optional[float], extra: dict)
         "run_ids": [r.get("id") for r in recs],
         "best_epochs": [r.get("best_epoch") if is_number(r.get("best_epoch")) else None for r in recs],
         "epochs_run": [r.get("epochs_run") if is_number(r.get("epochs_run")) else None for r in recs],
+        "late_gains": [r.get("late_gain") if is_number(r.get("late_gain")) else None for r in recs],
         **extra,
     }
 

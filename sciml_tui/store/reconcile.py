@@ -16,7 +16,7 @@ import time
 from typing import Any, Optional, Protocol
 
 from sciml_tui.rundir import RunDir
-from sciml_tui.store.records import ACTIVE, RESULT_STATES, Liveness, RunRecord, RunState
+from sciml_tui.store.records import ACTIVE, RESULT_KEYS, RESULT_STATES, Liveness, RunRecord, RunState
 from sciml_tui.store.workspace import WorkspaceStore
 
 LAUNCH_GRACE_S = 30.0
@@ -34,7 +34,7 @@ def fields_from_result(result: dict[str, Any]) -> dict[str, Any]:
     status = result.get("status")
     state = RunState(status) if status in RESULT_STATES else RunState.FAILED
     out: dict[str, Any] = {"state": state}
-    for key in ("test_error", "best_val_error", "best_epoch", "epochs_run", "elapsed_s", "params", "message"):
+    for key in RESULT_KEYS:
         if key in result:
             out[key] = result[key]
     return out

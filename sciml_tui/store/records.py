@@ -219,6 +219,10 @@ def _state(kind: type, value: Any, key: str) -> Any:
         raise RecordInvalid(f"{key}: state {value!r} is not one of {allowed}") from None
 
 
+# what a run's result.json gives its record (store.reconcile.fields_from_result)
+RESULT_KEYS = ("test_error", "best_val_error", "best_epoch", "epochs_run", "late_gain", "elapsed_s", "params", "message")
+
+
 @dataclass(eq=False)
 class RunRecord(_Record):
     """One run (table `runs`); `config` is the resolved RunConfig as JSON."""
@@ -227,7 +231,7 @@ class RunRecord(_Record):
         "sweep": "str", "role": "str", "init": "str", "model": "str", "run_dir": "str", "parent": "str",
         "device": "str", "message": "str", "log_tail": "str", "slurm_job_id": "str",
         "n_train": "int", "seed": "int", "pid": "int", "stopped_at_rung": "int", "lr": "number", "test_error": "number",
-        "best_val_error": "number", "created_at": "stamp", "started_at": "stamp", "ended_at": "stamp",
+        "best_val_error": "number", "late_gain": "number", "created_at": "stamp", "started_at": "stamp", "ended_at": "stamp",
         "datasets": "list of str", "config": "dict"}
     STATE: ClassVar[type] = RunState
 

@@ -37,6 +37,9 @@ def test_pretrain_writes_the_run_directory_contract(pretrained):
     best = torch.load(pretrained / "checkpoints/best.pt", weights_only=True)
     assert best["scales"]["f"] > 0 and best["layout"] == "compact" and best["channels"] == ["f", "K11", "K22", "K12"]
     assert best["epoch"] == result["best_epoch"]
+    # 3 epochs: epoch 3 is the last 10%; its gain over the best of epochs 1-2, relative
+    vals = [r["val_error"] for r in metrics["epochs"]]
+    assert result["late_gain"] == pytest.approx(max(0.0, (min(vals[:2]) - min(vals)) / min(vals[:2])))
     last = torch.load(pretrained / "checkpoints/last.pt", weights_only=True)
     assert {"optimizer", "scheduler", "epoch"} <= set(last)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from results_records import power_law_runs, rec
 from sciml_tui.results import sweep_results
 from sciml_tui.results.caveats import caveat_lines, legend_line
@@ -78,6 +80,32 @@ def test_best_epoch_in_the_last_tenth_for_most_seeds_is_warned():
     assert "N=8" in line and "N=16" not in line
     assert "last 10%" in line and "still improving" in line
     assert "3 of 6 runs" in line  # the curve's seeds with known epochs, late ones counted
+
+
+def test_a_late_best_epoch_on_a_flat_curve_is_convergence_not_a_short_budget():
+    """Under the cosine schedule the best epoch of a converged run often lands in the last 10%
+    while the error no longer moves: only a gain above 1% over those epochs is warned."""
+    flat = [rec("scratch", 8, 1e-3, s, 0.5, best_epoch=40, epochs_run=40, late_gain=g)
+            for s, g in enumerate([0.0, 0.002, 0.009])]
+    falling = [rec("scratch", 16, 1e-3, s, 0.4, best_epoch=40, epochs_run=40, late_gain=g)
+               for s, g in enumerate([0.05, 0.02, 0.001])]  # 2 of 3 still falling
+    unknown = [rec("scratch", 32, 1e-3, s, 0.3, best_epoch=40, epochs_run=40) for s in SEEDS]  # older results
+    res = sweep_results(flat + falling + unknown, "s")
+    late = {p["n"]: p["late_best_epoch"] for p in curve(res, "scratch")["points"]}
+    assert late == {8: False, 16: True, 32: True}
+    [line] = texts(res, "late_best_epoch")
+    assert "N=16, 32" in line and "N=8" not in line
+    assert "5 of 9 runs" in line and "more than 1%" in line
+
+
+def test_late_gain_is_the_relative_fall_over_the_last_tenth():
+    from sciml_tui.learning.cadence import late_gain
+
+    assert late_gain({10: 0.5, 90: 0.2, 100: 0.19}, 100) == pytest.approx(0.05)  # 0.2 -> 0.19
+    assert late_gain({10: 0.5, 90: 0.2, 100: 0.2}, 100) == 0.0  # flat: converged
+    assert late_gain({10: 0.5, 50: 0.2, 100: 0.3}, 100) == 0.0  # worse at the end: no gain
+    assert late_gain({95: 0.5, 100: 0.4}, 100) is None  # nothing evaluated up to epoch 90
+    assert late_gain({}, 100) is None
 
 
 def test_best_epochs_travel_with_the_point():

@@ -293,26 +293,43 @@ class WorkspaceStore:
 
     # -- lineage ---------------------------------------------------------------------------
     def lineage(self, run_id: str) -> list[dict[str, Any]]:
-        """The run, then its pre-training run(s) up the chain, then their datasets.
-
-        Each item is `{"kind": "run"|"mixture"|"dataset", ...record}`; a mixture item lists the
-        datasets (with weights) a pre-training run was trained on.
-        """
+        """`lineage(...)` of one read of the store."""
         tables = self.tables()
-        runs = tables.run_index()
-        dsets = {d.id: d for d in tables.datasets}
-        chain: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        cur = runs.get(run_id)
-        while cur is not None and cur.id not in seen:
-            seen.add(cur.id)
-            chain.append({"kind": "run", **cur})
-            parent = cur.parent
-            if parent is None:
-                ids = cur.datasets or []
-                if len(ids) > 1 or cur.get("mixture"):
-                    chain.append({"kind": "mixture", "name": cur.get("mixture"), "datasets": ids,
-                                  "weights": cur.get("weights")})
-                chain.extend({"kind": "dataset", **dsets.get(i, {"id": i})} for i in ids)
-            cur = runs.get(parent) if parent else None
-        return chain
+        return lineage(tables.run_index(), {d.id: d for d in tables.datasets}, run_id)
+
+
+def lineage(runs: Mapping[str, Mapping[str, Any]], datasets: Mapping[str, Mapping[str, Any]],
+            run_id: str) -> list[dict[str, Any]]:
+    """The run, then its pre-training run(s) up the chain, then their datasets: a pure walk over
+    the tables (records or their dicts, keyed by id), shared by the store and the dashboard.
+
+    Each item is `{"kind": "run"|"mixture"|"dataset", ...record}`; a mixture item lists the
+    datasets (with weights: the record's, else its config's `data` weights) a pre-training run
+    was trained on. A dataset missing from `datasets` is `{"kind": "dataset", "id": ...}`.
+    """
+    chain: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    cur = runs.get(run_id)
+    while cur is not None and cur.get("id") not in seen:
+        seen.add(cur.get("id"))
+        chain.append({"kind": "run", **cur})
+        parent = cur.get("parent")
+        if parent is None:
+            ids = cur.get("datasets") or []
+            if len(ids) > 1 or cur.get("mixture"):
+                chain.append({"kind": "mixture", "name": cur.get("mixture"), "datasets": ids,
+                              "weights": cur.get("weights") or _config_weights(cur, len(ids))})
+            chain.extend({"kind": "dataset", **datasets.get(i, {"id": i})} for i in ids)
+        cur = runs.get(parent) if parent else None
+    return chain
+
+
+def _config_weights(run: Mapping[str, Any], n: int) -> Optional[list[float]]:
+    """The mixture weights of a run recorded without them (`sciml train`): its config's `data`."""
+    data = (run.get("config") or {}).get("data")
+    if not isinstance(data, list) or len(data) != n or not all(isinstance(d, dict) for d in data):
+        return None
+    try:
+        return [float(d.get("weight", 1.0)) for d in data]
+    except (TypeError, ValueError):
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,7 +15,9 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from sciml_tui.terminal import ascii_only
 from sciml_tui.tui.alerts import bell_reasons
+from sciml_tui.tui.format import Glyphs, glyphs_for
 from sciml_tui.tui.jobs import JobsMixin
 from sciml_tui.tui.messages import Polled
 from sciml_tui.tui.poller import Poller, Snapshot
@@ -36,7 +39,9 @@ class SciMLApp(JobsMixin, App):
         self.workspace_label = label
         self.clock = clock
         self.poll_interval = poll_interval
-        self.poller = Poller(self.workspace, clock=clock, resources=resources)
+        # Textual draws on stderr: ASCII symbols when it (or the locale) cannot show more, chosen once
+        self.glyphs: Glyphs = glyphs_for(ascii_only(sys.__stderr__) or ascii_only())
+        self.poller = Poller(self.workspace, clock=clock, resources=resources, glyphs=self.glyphs)
         self.snapshot: Optional[Snapshot] = None
         self._wake = threading.Event()
         self._stopping = False
@@ -90,6 +95,12 @@ class SciMLApp(JobsMixin, App):
                 except NoMatches:  # not composed yet; it applies app.snapshot on mount
                     pass
         self.refresh_cycles.append(time.perf_counter() - t0)
+
+    def get_key_display(self, binding: Binding) -> str:
+        return self.glyphs.text(super().get_key_display(binding))  # '⏎' is 'enter' in ASCII
+
+    def notify(self, message: str, *, title: str = "", **kw) -> None:  # type: ignore[override]
+        super().notify(self.glyphs.text(str(message)), title=self.glyphs.text(title), **kw)
 
     def action_help(self) -> None:
         from sciml_tui.tui.screens.help import HelpScreen

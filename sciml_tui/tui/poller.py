@@ -21,7 +21,7 @@ from sciml_tui.store import WorkspaceStore
 from sciml_tui.store import status as counting
 from sciml_tui.store.liveness import STALLED, Staleness, sweep_view
 from sciml_tui.tui import engine
-from sciml_tui.tui.format import (STATE_LABEL, STATE_ORDER, fmt_elapsed, fmt_epoch, fmt_err, fmt_lr, fmt_n,
+from sciml_tui.tui.format import (STATE_ORDER, UNICODE, Glyphs, fmt_elapsed, fmt_epoch, fmt_err, fmt_lr, fmt_n,
                                   to_epoch)
 
 LOG_LINES = 200  # of a watched run's log
@@ -83,9 +83,10 @@ class Poller:
     """Holds the caches; `poll()` returns a new Snapshot or None when nothing changed."""
 
     def __init__(self, root: Path, clock: Callable[[], float] = time.time,
-                 resources: Optional[Callable[[], list[tuple[str, str]]]] = None) -> None:
+                 resources: Optional[Callable[[], list[tuple[str, str]]]] = None, glyphs: Glyphs = UNICODE) -> None:
         self.root = Path(root)
         self.clock = clock
+        self.glyphs = glyphs  # the app's: state labels and cells as its terminal shows them
         self.resources_fn = resources or engine.resources_sample
         self._lock = threading.Lock()
         self._watched: set[str] = set()
@@ -137,8 +138,10 @@ class Poller:
                         results, rkey, self.resources_fn(), self._store_error, specs, self._sweep_ids,
                         self._sweep_targets, overall)
         last = self._last
-        if (not force and last is not None and last.rows == snap.rows and last.sweeps == snap.sweeps
-                and last.overall == snap.overall
+        # a store change always makes a snapshot: records the rows do not show (a parent's test
+        # error, in the lineage tab) move too
+        if (not force and not store_changed and last is not None and last.rows == snap.rows
+                and last.sweeps == snap.sweeps and last.overall == snap.overall
                 and last.error == snap.error and last.resources == snap.resources
                 and last.results_key == snap.results_key and last.results is snap.results
                 and last.specs == snap.specs
@@ -177,11 +180,13 @@ class Poller:
         if start is not None:
             elapsed = (end if end is not None else (now if state == RunState.RUNNING else start)) - start
         init = str(rec.get("init") or rec.get("role") or "")
-        cells = (STATE_LABEL.get(state, state), init, str(rec.get("model") or ""),
+        cells = (self.glyphs.state_label(state), init, str(rec.get("model") or ""),
                  fmt_n(rec.get("n_train")), fmt_lr(rec.get("lr")), str(rec.get("seed", "")),
                  str(rec.get("device") or ""), fmt_epoch(epoch, rec.get("epochs"), state),
                  fmt_err(val) + (counting.WORSE_MARK if counting.worse_than_zero(val) else ""),
                  fmt_elapsed(elapsed), str(rec.get("sweep") or ""), rid)
+        if self.glyphs.ascii:
+            cells = tuple(map(self.glyphs.text, cells))
         num = lambda v: float(v) if isinstance(v, (int, float)) else float("inf")  # noqa: E731
         keys = (STATE_ORDER.get(state, 9), init, str(rec.get("model") or ""), num(rec.get("n_train")),
                 num(rec.get("lr")), num(rec.get("seed")), str(rec.get("device") or ""), num(epoch), num(val),

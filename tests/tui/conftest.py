@@ -20,6 +20,13 @@ def fixed_device(monkeypatch):
     monkeypatch.setattr("sciml_tui.launch.api.device_for_slots", lambda slots: DeviceInfo("cpu", "cpu fixture", 2))
 
 
+@pytest.fixture(autouse=True)
+def unicode_terminal(monkeypatch):
+    """The dashboard draws its Unicode symbols whatever the locale the tests run under (the ASCII
+    tests force the other answer)."""
+    monkeypatch.setattr("sciml_tui.tui.app.ascii_only", lambda stream=None: False)
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     dest = tmp_path / "ws"

@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from sciml_tui.tui.format import glyphs_of
+
 
 class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [Binding("y", "yes", "Yes"), Binding("n,escape", "no", "No")]
@@ -18,7 +20,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.question, id="question")
+            yield Label(glyphs_of(self).text(self.question), id="question")
             with Horizontal(id="buttons"):
                 yield Button("Yes (y)", variant="error", id="yes")
                 yield Button("No (n)", id="no")
@@ -46,7 +48,7 @@ class ExportScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(f"Export results of {self.sweep} to exports/", id="question")
+            yield Label(glyphs_of(self).text(f"Export results of {self.sweep} to exports/"), id="question")
             with Horizontal(id="buttons"):
                 yield Button("CSV (c)", id="csv")
                 yield Button("JSON (j)", id="json")

@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from sciml_tui.tui.format import glyphs_of
+
 HELP = """\
 [b]sciml-tui[/b]: launch, watch and compare pre-training / transfer sweeps.
 
@@ -35,7 +37,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
-            yield Static(HELP)
+            yield Static(glyphs_of(self).text(HELP))  # '↑ ↓' are 'up down' in ASCII
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from sciml_tui.tui.format import glyphs_of
 from sciml_tui.tui.messages import PlanReady
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.footer import KeyFooter
@@ -52,7 +53,7 @@ class LaunchScreen(Screen):
             current = self.current_spec()
             self._specs = list(snap.specs)
             ol.clear_options()
-            ol.add_options([Option(s, id=s) for s in self._specs])
+            ol.add_options([Option(glyphs_of(self).text(s), id=s) for s in self._specs])
             if not self._specs:
                 self.query_one("#plan", Static).update("No spec files in experiments/ (write one: see the README).")
             elif current in self._specs:
@@ -78,7 +79,8 @@ class LaunchScreen(Screen):
         spec = self.current_spec()
         if spec is None:
             return
-        self.query_one("#plan", Static).update(f"planning {spec} …")
+        g = glyphs_of(self)
+        self.query_one("#plan", Static).update(g.text(f"planning {spec} {g.ellipsis}"))
         self.app.job_plan(spec, self)
 
     def on_plan_ready(self, msg: PlanReady) -> None:
@@ -87,7 +89,8 @@ class LaunchScreen(Screen):
             self._show(msg.spec, msg.text, msg.ok)
 
     def _show(self, spec: str, text: str, ok: bool) -> None:
-        body = Text(text) if ok else Text(f"⚠ {text}", style="bold red")
+        g = glyphs_of(self)
+        body = Text(g.text(text)) if ok else Text(g.text(f"{g.warn} {text}"), style="bold red")
         if ok:
             body.append("\n\npress L to launch it detached (it keeps running after you quit)", style="dim")
         self.query_one("#plan", Static).update(body)

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from sciml_tui.store.records import ACTIVE
+from sciml_tui.tui.format import glyphs_of
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.footer import KeyFooter
 from sciml_tui.tui.widgets.runs_table import RunsTable
@@ -57,11 +58,12 @@ class OverviewScreen(Screen):
     def apply_snapshot(self, snap: Snapshot) -> None:
         self.query_one(StatusBar).show(self.app.workspace, snap.resources)
         banner = self.query_one("#banner", Static)
+        g = glyphs_of(self)
         notes = [f"sweep {r.name} {r.note}" for r in snap.sweeps if r.note]  # stopped / stalled sweeps
         if snap.error:
-            banner.update(f"⚠ {snap.error}")
+            banner.update(g.text(f"{g.warn} {snap.error}"))
         elif notes:
-            banner.update("\n".join(f"⚠ {n}" for n in notes))
+            banner.update(g.text("\n".join(f"{g.warn} {n}" for n in notes)))
         elif not snap.records:
             banner.update("No runs in this workspace yet: press l to launch a spec from experiments/.")
         banner.display = bool(snap.error or notes or not snap.records)
@@ -86,7 +88,8 @@ class OverviewScreen(Screen):
         if t.marked:
             hidden = len(t.marked) - shown
             marks = f"  {shown} marked" + (f" ({hidden} hidden)" if hidden else "") + " u:unmark"
-        self.query_one("#runs-box").border_title = f"Runs ({sweep}) {len(t.order)}  sort: {t.sort_label}{q}{marks}"
+        title = f"Runs ({sweep}) {len(t.order)}  sort: {t.sort_label}{q}{marks}"
+        self.query_one("#runs-box").border_title = glyphs_of(self).text(title)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "sweeps":

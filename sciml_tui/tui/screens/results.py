@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from sciml_tui.results.caveats import caveat_lines, factor_interval_line
 from sciml_tui.results.text import combined_table, efficiency_line, series_label
 from sciml_tui.store.records import WORSE_MARK, worse_than_zero
+from sciml_tui.tui.format import glyphs_of
 from sciml_tui.tui.poller import Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
 from sciml_tui.tui.widgets.footer import KeyFooter
@@ -68,7 +69,8 @@ class ResultsScreen(Screen):
         self.app.poller.want_results(None)
 
     def _request(self) -> None:
-        self.query_one("#results-body").border_title = f"Results: {self.sweep}   target {self.target:g}"
+        title = f"Results: {self.sweep}   target {self.target:g}"
+        self.query_one("#results-body").border_title = glyphs_of(self).text(title)
         self.app.poller.want_results(self.sweep, self.target)
         self.app.wake_poller()
 
@@ -109,8 +111,10 @@ class ResultsScreen(Screen):
     def _table(self, res: dict) -> None:
         headers, rows = combined_table(res)
         flagged = worse_cells(res)
-        cells = [(key, [Text(c + f" {WORSE_MARK}", style="bold red") if (key, j) in flagged else Text(c)
-                        for j, c in enumerate(row)]) for key, row in rows]
+        g = glyphs_of(self)
+        headers = [g.text(h) for h in headers]  # '0.41±0.03' is '0.41+-0.03' in ASCII, as in the CLI
+        cells = [(key, [Text(g.text(c) + f" {WORSE_MARK}", style="bold red") if (key, j) in flagged
+                        else Text(g.text(c)) for j, c in enumerate(row)]) for key, row in rows]
         t = self.query_one("#results-table", DataTable)
         t.clear(columns=True)
         for i, h in enumerate(headers):
@@ -121,22 +125,22 @@ class ResultsScreen(Screen):
             t.add_row(*row, key=key)
 
     def _summary(self, res: dict, curves: list[dict], zeros: list[dict], multi: bool) -> None:
-        out = Text()
+        out, g = Text(), glyphs_of(self)
         if res.get("error"):
-            out.append(f"⚠ {res['error']}\n", style="bold red")
+            out.append(g.text(f"{g.warn} {res['error']}\n"), style="bold red")
         effs = res.get("efficiency_by_model") or ([res["efficiency"]] if res.get("efficiency") else [])
         for eff in effs:
             tag = [str(eff[k]) for k in ("model", "source") if eff.get(k) and (k == "source" or multi)]
             model = f"[{' '.join(tag)}] " if tag else ""
-            out.append(f"{model}{efficiency_line(eff)}\n", style="bold" if eff.get("factor") else "dim")
+            out.append(g.text(f"{model}{efficiency_line(eff)}\n"), style="bold" if eff.get("factor") else "dim")
             interval = factor_interval_line(res, eff.get("model"), eff.get("source"))
-            out.append(f"{model}{interval}\n" if interval else "")
+            out.append(g.text(f"{model}{interval}\n") if interval else "")
         slopes = [f"{series_label(c, multi)} {c['fit']['b']:+.2f}" for c in curves if isinstance(c.get("fit"), dict)
                   and c["fit"].get("b") is not None]
         if slopes:
-            out.append("slope " + "  ".join(slopes) + "   ('*' = seeds still running)\n", style="dim")
+            out.append(g.text("slope " + "  ".join(slopes) + "   ('*' = seeds still running)\n"), style="dim")
         for i, line in enumerate(caveat_lines(res)):
-            out.append(line + "\n", style="dim" if i == 0 else "yellow")
+            out.append(g.text(line + "\n"), style="dim" if i == 0 else "yellow")
         self.query_one("#efficiency", Static).update(out)
 
     def _plot(self, curves: list[dict], zeros: list[dict], multi: bool) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import yaml
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +15,8 @@ from textual.widgets import Static, TabbedContent, TabPane
 from sciml_tui.provenance import dataset_lines, provenance_line
 from sciml_tui.store.records import RunState
 from sciml_tui.store.records import WORSE_MARK, worse_than_zero
-from sciml_tui.tui.format import STATE_LABEL, fmt_err, fmt_lr, fmt_n
+from sciml_tui.store.workspace import lineage as walk_lineage
+from sciml_tui.tui.format import UNICODE, Glyphs, fmt_err, fmt_lr, fmt_n, glyphs_of
 from sciml_tui.tui.poller import COLUMNS, RunRow, Snapshot
 from sciml_tui.tui.widgets.braille_plot import PALETTE, BraillePlot, PlotSpec, Series
 from sciml_tui.tui.widgets.footer import KeyFooter
@@ -65,9 +65,7 @@ class RunDetailScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#run-error").display = False
-        snap = self.app.snapshot
-        parents = {snap.records.get(r, {}).get("parent") for r in self.run_ids} if snap else set()
-        self.app.poller.watch_runs(set(self.run_ids) | {p for p in parents if p})
+        self.app.poller.watch_runs(set(self.run_ids))
         self.app.wake_poller()
         if self.app.snapshot is not None:
             self.apply_snapshot(self.app.snapshot)
@@ -88,23 +86,28 @@ class RunDetailScreen(Screen):
         m = snap.metrics.get(self.rid)
         if m is None:
             return  # the poller has not read this run yet; the next snapshot brings it
+        g = glyphs_of(self)
+        # the chain's states move without this run's files: redrawn whenever its text changes
+        text = Text.assemble(lineage(self.rid, snap, g), "\n", provenance_text(m.get("provenance"), g))
+        if self._shown.get("lineage") != text:
+            self._shown["lineage"] = text
+            self.query_one("#lineage-text", Static).update(text)
         key = tuple(id(snap.metrics.get(r)) for r in self.run_ids) + (rec.get("state"),)
         if self._shown.get("key") == key:
             return
         self._shown["key"] = key
         self._curves(snap)
-        self.query_one("#config-text", Static).update(Text(m.get("config") or "(no config.yaml)"))
-        self.query_one("#lineage-text", Static).update(
-            Text.assemble(lineage(self.rid, snap), "\n", provenance_text(m.get("provenance"))))
+        self.query_one("#config-text", Static).update(Text(g.text(m.get("config") or "(no config.yaml)")))
         self._log(rec, m)
 
     def _title(self, rec: dict, row: Optional[RunRow]) -> None:
         state = row.state if row is not None else str(rec.get("state"))
         cells = dict(zip(COLUMNS, row.cells)) if row is not None else {}
         epoch = f"epoch {cells['epoch']}  " if cells.get("epoch") else ""
-        t = Text.assemble((f" {self.rid} ", "bold"), "  ", STATE_LABEL.get(state, state), "  ", epoch,
-                          f"{rec.get('init', '')} {rec.get('model', '')}  N={fmt_n(rec.get('n_train'))}  "
-                          f"lr {fmt_lr(rec.get('lr'))}  seed {rec.get('seed', '')}  ")
+        g = glyphs_of(self)
+        t = Text.assemble((g.text(f" {self.rid} "), "bold"), "  ", g.state_label(state), "  ", epoch,
+                          g.text(f"{rec.get('init', '')} {rec.get('model', '')}  N={fmt_n(rec.get('n_train'))}  "
+                                 f"lr {fmt_lr(rec.get('lr'))}  seed {rec.get('seed', '')}  "))
         t.append_text(flagged("best val", cells.get("best val") or "-"))
         t.append("  ")
         t.append_text(flagged("test", fmt_err(rec.get("test_error")) or "-", rec.get("test_error")))
@@ -128,7 +131,8 @@ class RunDetailScreen(Screen):
 
     def _log(self, rec: dict, m: dict) -> None:
         lines = m.get("log") or []
-        text = Text("\n".join(lines[-200:]) if lines else "(no train.log yet)")
+        g = glyphs_of(self)
+        text = Text(g.text("\n".join(lines[-200:])) if lines else "(no train.log yet)")
         self.query_one("#log-text", Static).update(text)
         self.query_one("#log-scroll", VerticalScroll).scroll_end(animate=False)
         state = str(rec.get("state"))
@@ -139,7 +143,7 @@ class RunDetailScreen(Screen):
             why = rec.get("message") or result.get("message") or next(
                 (ln for ln in reversed(lines) if ln.strip()), "no message recorded")
             problem = f"{state}: {why}"
-        err_box.update(Text(f"⚠ {problem}", style="bold") if problem else "")
+        err_box.update(Text(g.text(f"{g.warn} {problem}"), style="bold") if problem else "")
         err_box.display = bool(problem)
         if state in FAILED and not self._opened:
             self.action_tab("log")
@@ -162,62 +166,76 @@ def short_names(ids: list[str]) -> list[str]:
     return names if len(set(names)) == len(names) else list(ids)
 
 
-def lineage(rid: str, snap: Snapshot) -> Text:
-    """dataset -> mixture -> pre-training run -> this run, from the store and the configs."""
-    recs, dsets = snap.records, {d.get("id"): d for d in snap.datasets}
+def lineage(rid: str, snap: Snapshot, g: Glyphs = UNICODE) -> Text:
+    """dataset -> mixture -> pre-training run -> this run: the store's own walk
+    (`store.workspace.lineage`) over the snapshot's tables, so no file is read here. Each run
+    up the chain shows its state and test error and, when it was itself fine-tuned, its own
+    datasets; the chain's first run shows the datasets (and mixture weights) it started from."""
+    dsets = {str(d.get("id")): d for d in snap.datasets}
+    chain = walk_lineage(snap.records, dsets, rid)
     out = Text()
-
-    def ds_line(ds_id: str, indent: str, weight: Optional[float] = None) -> None:
-        d = dsets.get(ds_id) or {}
-        rng = d.get("range")
-        desc = f"{d.get('system', '?')} {rng}  n={d.get('n', '?')}  sizes={d.get('sizes', '?')}" if d else "(not in the store)"
-        w = f" x{weight:g}" if weight is not None else ""
-        out.append(f"{indent}dataset  ", style="dim")
-        out.append(f"{ds_id}{w}", style="bold")
-        out.append(f"  {desc}\n")
-
-    rec = recs.get(rid, {})
-    out.append("this run  ", style="dim")
-    out.append(f"{rid}", style="bold")
-    out.append(f"  {rec.get('init', '')} {rec.get('model', '')} N={fmt_n(rec.get('n_train'))}\n")
-    for ds in rec.get("datasets") or []:
-        ds_line(ds, "  ")
-    parent = rec.get("parent")
-    depth = "  "
-    while parent:
-        p = recs.get(parent, {})
-        out.append(f"{depth}└ pre-trained by  ", style="dim")
-        out.append(parent, style="bold")
-        out.append(f"  {STATE_LABEL.get(str(p.get('state')), p.get('state', '?'))}  test {fmt_err(p.get('test_error')) or '-'}\n")
-        mix = _mixture(snap, parent)
-        ids = p.get("datasets") or []
-        if len(ids) > 1 or len(mix) > 1:
-            out.append(f"{depth}    mixture of {max(len(ids), len(mix))} datasets\n", style="dim")
-        for i, ds in enumerate(ids):
-            ds_line(ds, depth + "    ", mix[i] if i < len(mix) else None)
-        parent, depth = p.get("parent"), depth + "  "
-    if not rec.get("parent"):
-        out.append("  (trained from scratch: no pre-training run)\n" if rec.get("init") == "scratch" else "", style="dim")
+    runs = [item for item in chain if item["kind"] == "run"]
+    weights: dict[str, float] = {}
+    indent, depth = "  ", 0
+    for item in chain:
+        kind = item["kind"]
+        if kind == "run":
+            indent, depth = _run_line(out, item, depth, dsets, g), depth + 1
+        elif kind == "mixture":
+            ids, ws = item.get("datasets") or [], item.get("weights") or []
+            weights = {i: float(w) for i, w in zip(ids, ws) if isinstance(w, (int, float))}
+            name = f" {item['name']}" if item.get("name") else ""
+            _add(out, g, (f"{indent}mixture{name} of {len(ids)} datasets\n", "dim"))
+        else:
+            _dataset_line(out, item, indent, weights.get(str(item.get("id"))), g)
+    last = runs[-1] if runs else {}
+    if last.get("parent") and last["parent"] not in snap.records:
+        _add(out, g, (f"{'  ' * len(runs)}{g.branch} pre-trained by  ", "dim"), (str(last["parent"]), "bold"),
+             "  (not in the store)\n")
+    if runs and not runs[0].get("parent") and runs[0].get("init") == "scratch":
+        _add(out, g, ("  (trained from scratch: no pre-training run)\n", "dim"))
     return out
 
 
-def provenance_text(prov: Optional[dict]) -> Text:
+def _add(out: Text, g: Glyphs, *parts: str | tuple[str, str]) -> None:
+    """Append strings (or (string, style) pairs) as the terminal can show them."""
+    for part in parts:
+        text, style = part if isinstance(part, tuple) else (part, "")
+        out.append(g.text(text), style=style)
+
+
+def _run_line(out: Text, run: dict, depth: int, dsets: dict[str, dict], g: Glyphs) -> str:
+    """The line of a run of the chain (depth 0: this run), then its own datasets when it was
+    fine-tuned (the chain's first run gets them from the lineage); returns their indent."""
+    if depth == 0:
+        _add(out, g, ("this run  ", "dim"), (str(run.get("id")), "bold"),
+             f"  {run.get('init', '')} {run.get('model', '')} N={fmt_n(run.get('n_train'))}\n")
+    else:
+        state = run.get("state", "?")
+        _add(out, g, (f"{'  ' * depth}{g.branch} pre-trained by  ", "dim"), (str(run.get("id")), "bold"),
+             f"  {g.state_label(str(state))}  test {fmt_err(run.get('test_error')) or '-'}\n")
+    indent = "  " * depth + ("    " if depth else "  ")
+    if run.get("parent"):
+        for ds in run.get("datasets") or []:
+            _dataset_line(out, dsets.get(ds) or {"id": ds}, indent, None, g)
+    return indent
+
+
+def _dataset_line(out: Text, d: dict, indent: str, weight: Optional[float], g: Glyphs) -> None:
+    known = set(d) - {"kind", "id"}
+    desc = (f"{d.get('system', '?')} {d.get('range')}  n={d.get('n', '?')}  sizes={d.get('sizes', '?')}"
+            if known else "(not in the store)")
+    w = f" x{weight:g}" if weight is not None else ""
+    _add(out, g, (f"{indent}dataset  ", "dim"), (f"{d.get('id')}{w}", "bold"), f"  {desc}\n")
+
+
+def provenance_text(prov: Optional[dict], g: Glyphs = UNICODE) -> Text:
     """What reproduces the run (`provenance.json`): versions, device, host, git, dataset hashes."""
     out = Text("reproduce with  ", style="dim")
     if not prov:
         out.append("(no provenance.json yet: the run records it when it starts)\n", style="dim")
         return out
-    out.append(provenance_line(prov) + "\n")
+    _add(out, g, provenance_line(prov) + "\n")
     for line in dataset_lines(prov):
-        out.append("  dataset  ", style="dim")
-        out.append(line + "\n")
+        _add(out, g, ("  dataset  ", "dim"), line + "\n")
     return out
-
-
-def _mixture(snap: Snapshot, rid: str) -> list[float]:
-    m = snap.metrics.get(rid) or {}
-    try:
-        cfg = yaml.safe_load(m.get("config") or "") or {}
-        return [float(d.get("weight", 1.0)) for d in cfg.get("data") or []]
-    except (yaml.YAMLError, AttributeError, TypeError, ValueError):
-        return []

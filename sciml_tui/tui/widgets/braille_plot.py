@@ -3,7 +3,9 @@
 Each terminal cell holds a 2 x 4 grid of dots, so a W x H plot area has 2W x 4H dots. Only
 plain Unicode braille characters and colours are used: it renders the same in tmux over SSH.
 Without colour (NO_COLOR) each series also gets its own marker glyph (o x + * ...); when the
-terminal cannot show braille the plot is drawn with ASCII characters (`render_plot(ascii=True)`).
+terminal cannot show braille the plot is drawn with ASCII characters (`render_plot(ascii_only=True)`:
+the axis and legend symbols of the ASCII `tui.format.Glyphs`, ':' '.' for dots, labels through
+its `text`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from typing import Optional, Sequence
 from rich.text import Text
 from textual.widget import Widget
 
+from sciml_tui.tui.format import Glyphs, glyphs_for, glyphs_of
+
 _BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [row][col] within a cell
 PALETTE = ("#e8793a", "#3b8fd9", "#43a047", "#c94fc9", "#d4b000", "#17a2a2", "#e0475b", "#8d6e63")
 GLYPHS = ("o", "x", "+", "*", "#", "%", "@", "&")  # one marker per series where colour is missing
-ASCII_LINES = {"━": "-", "─": "-", "●": "o", "┤": "+", "│": "|", "└": "+"}
 MAX_GLYPHS = 12  # glyph markers on one series at most, so a long curve stays readable
 
 
@@ -71,22 +74,23 @@ def _glyph(spec: PlotSpec, s: Series) -> str:
     return GLYPHS[i % len(GLYPHS)]
 
 
-def _legend(spec: PlotSpec, width: int, plain: bool) -> Text:
+def _legend(spec: PlotSpec, width: int, plain: bool, g: Glyphs) -> Text:
     """Title first (never cut), then one key per series, then the x label if it fits."""
     legend = Text(" ")
     if spec.title:
-        legend.append(spec.title, style="bold")
+        legend.append(g.text(spec.title), style="bold")
         legend.append("  ")
     for s in spec.series:
         if plain and not s.hline:
-            key = f"{_glyph(spec, s)}─ "
+            key = f"{_glyph(spec, s)}{g.legend_key} "
         else:
-            key = "━━ " if not s.markers else "●─ "
+            key = f"{g.legend_line if not s.markers else g.legend_marker} "
         legend.append(key, style=s.color)
         if s.label:
-            legend.append(s.label + "  ")
-    if spec.x_label and legend.cell_len + len(spec.x_label) + 2 <= width:
-        legend.append(" " * (width - legend.cell_len - len(spec.x_label) - 1) + spec.x_label, style="dim")
+            legend.append(g.text(s.label) + "  ")
+    x_label = g.text(spec.x_label)
+    if x_label and legend.cell_len + len(x_label) + 2 <= width:
+        legend.append(" " * (width - legend.cell_len - len(x_label) - 1) + x_label, style="dim")
     legend.truncate(width)
     return legend
 
@@ -188,9 +192,9 @@ def _y_ticks(cv: _Canvas) -> dict[int, str]:
     return ticks
 
 
-def _x_axis(cv: _Canvas, spec: PlotSpec, label_w: int) -> Text:
+def _x_axis(cv: _Canvas, spec: PlotSpec, label_w: int, g: Glyphs) -> Text:
     pw, x0, x1 = cv.pw, cv.x0, cv.x1
-    axis = Text(" " * label_w + "└", style="dim")
+    axis = Text(" " * label_w + g.plot_corner, style="dim")
     labels = [(0, _fmt_tick(10**x0, False) if spec.log_x else f"{x0:g}")]
     if spec.log_x and not spec.x_ticks:
         for e in range(math.ceil(x0), math.floor(x1) + 1):
@@ -211,15 +215,6 @@ def _x_axis(cv: _Canvas, spec: PlotSpec, label_w: int) -> Text:
     return axis
 
 
-def _to_ascii(line: Text) -> Text:
-    plain = line.plain
-    for sym, rep in ASCII_LINES.items():
-        plain = plain.replace(sym, rep)
-    out = Text(plain.encode("ascii", "replace").decode("ascii"))
-    out.spans = list(line.spans)
-    return out
-
-
 def render_plot(spec: PlotSpec, width: int, height: int, plain: bool = False, ascii_only: bool = False) -> list[Text]:
     """Lines of a plot `width` x `height` cells: legend, plot rows with y labels, x axis.
 
@@ -227,14 +222,15 @@ def render_plot(spec: PlotSpec, width: int, height: int, plain: bool = False, as
     ascii_only: the terminal cannot show braille or box drawing (implies glyph markers).
     """
     width, height = max(width, 10), max(height, 4)
+    g = glyphs_for(ascii_only)
     glyphs = plain or ascii_only
     pts = [(x, y) for s in spec.series for x, y in zip(s.xs, s.ys) if _ok(y) and (s.hline or _ok(x) or not spec.log_x)]
     pts += [(x, v) for s in spec.series for x, v in zip(s.xs, list(s.lo or []) + list(s.hi or [])) if _ok(v)]
-    legend = _legend(spec, width, glyphs)
+    legend = _legend(spec, width, glyphs, g)
     label_w = 5
     pw, ph = width - label_w - 1, height - 2  # plot cells: minus legend and x axis rows
     if not pts:
-        lines = [legend] + [Text("") for _ in range(height - 2)] + [Text(f" {spec.empty}", style="dim")]
+        lines = [legend] + [Text("") for _ in range(height - 2)] + [Text(f" {g.text(spec.empty)}", style="dim")]
     elif pw < 4 or ph < 2:
         lines = [legend]
     else:
@@ -245,13 +241,12 @@ def render_plot(spec: PlotSpec, width: int, height: int, plain: bool = False, as
         lines = [legend]
         for r in range(ph):
             line = Text(f"{ticks.get(r, ''):>{label_w}}", style="dim")
-            line.append("┤" if r in ticks else "│", style="dim")
+            line.append(g.plot_tick if r in ticks else g.plot_axis, style="dim")
             for c in range(pw):
                 line.append(cv.char(r, c, ascii_only), style=cv.color[r][c] or "")
             lines.append(line)
-        lines.append(_x_axis(cv, spec, label_w))
-    lines = lines[:height]
-    return [_to_ascii(t) for t in lines] if ascii_only else lines
+        lines.append(_x_axis(cv, spec, label_w, g))
+    return lines[:height]
 
 
 class BraillePlot(Widget):
@@ -268,8 +263,6 @@ class BraillePlot(Widget):
         self.refresh()
 
     def render(self) -> Text:
-        from sciml_tui.terminal import ascii_only
-
         lines = render_plot(self.spec, self.size.width, self.size.height,
-                            plain=bool(getattr(self.app, "no_color", False)), ascii_only=ascii_only())
+                            plain=bool(getattr(self.app, "no_color", False)), ascii_only=glyphs_of(self).ascii)
         return Text("\n").join(lines)

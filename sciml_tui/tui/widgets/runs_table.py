@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from sciml_tui.store.records import WORSE_MARK
+from sciml_tui.tui.format import glyphs_of
 from sciml_tui.tui.poller import COLUMNS, RunRow
 
 FIELD_ALIASES = {"n": "N", "val": "best val", "err": "best val", "val_err": "best val", "status": "state",
@@ -163,11 +164,14 @@ class RunsTable(DataTable):
         index = [COLUMNS.index(c) for c in self._columns]
         for rid in order:
             cells = [cell(COLUMNS[i], rows[rid].cells[i]) for i in index]
-            self.add_row("•" if rid in self.marked else " ", *cells, key=rid)
+            self.add_row(self._mark(rid), *cells, key=rid)
         self._order = order
         self._shown = {rid: rows[rid] for rid in order}
         if current in self._shown:
             self.move_cursor(row=order.index(current), animate=False)
+
+    def _mark(self, rid: str) -> str:
+        return glyphs_of(self).mark if rid in self.marked else " "
 
     def redisplay(self) -> None:
         if self._last is not None:
@@ -194,7 +198,7 @@ class RunsTable(DataTable):
             self.marked.discard(rid)
         else:
             self.marked.add(rid)
-        self.update_cell(rid, "mark", "•" if rid in self.marked else " ")
+        self.update_cell(rid, "mark", self._mark(rid))
         return rid
 
     def clear_marks(self, ids: Optional[list[str]] = None) -> int:
@@ -216,7 +220,8 @@ class RunsTable(DataTable):
 
     @property
     def sort_label(self) -> str:
-        return f"{self.sort_col} {'▼' if self.sort_reverse else '▲'}"
+        g = glyphs_of(self)
+        return f"{self.sort_col} {g.sort_down if self.sort_reverse else g.sort_up}"
 
     @property
     def order(self) -> list[str]:

@@ -7,6 +7,8 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
+from sciml_tui.tui.format import glyphs_of
+
 
 class StatusBar(Static):
     DEFAULT_CSS = "StatusBar { height: 1; }"
@@ -29,11 +31,12 @@ class StatusBar(Static):
         home = str(Path.home())
         ws = str(workspace)
         ws = "~" + ws[len(home):] if ws.startswith(home + "/") else ws
-        ws = getattr(self.app, "workspace_label", None) or ws
+        g = glyphs_of(self)
+        ws = g.text(getattr(self.app, "workspace_label", None) or ws)
         right = Text()
         for label, value in resources:
-            right.append(f" {label} ", style="bold")
-            right.append(value + " ")
+            right.append(f" {g.text(label)} ", style="bold")
+            right.append(g.text(value) + " ")
         left = Text.assemble((" sciml-tui ", "bold reverse"), "  ", (ws, "italic"))
         pad = max(1, self.size.width - left.cell_len - right.cell_len)
         if left.cell_len + right.cell_len >= self.size.width and self.size.width:

@@ -9,7 +9,7 @@ from textual.widgets import DataTable
 
 from sciml_tui.store.liveness import STALLED
 from sciml_tui.store.records import RunState
-from sciml_tui.tui.format import progress_bar
+from sciml_tui.tui.format import glyphs_of
 from sciml_tui.tui.poller import SweepRow
 
 ALL = "(all)"
@@ -35,17 +35,17 @@ class SweepsTable(DataTable):
         current = self.current_sweep() if self.row_count else None
         self._rows, self._overall = list(rows), overall
         self.clear()
+        g = glyphs_of(self)
         for name, r in [(ALL, overall)] + [(r.name, r) for r in rows]:
-            self.add_row(name, Text(progress_bar(r.finished, r.total), style="green"), f"{r.finished}/{r.total}",
-                         str(r.count(RunState.RUNNING) + r.count(STALLED) or ""), str(r.count(RunState.QUEUED) or ""), self._bad(r.count(RunState.FAILED)),
-                         key=name)
+            self.add_row(g.text(name), Text(g.bar(r.finished, r.total), style="green"), f"{r.finished}/{r.total}",
+                         str(r.count(RunState.RUNNING) + r.count(STALLED) or ""), str(r.count(RunState.QUEUED) or ""),
+                         self._bad(r.count(RunState.FAILED)), key=name)
         names = [ALL] + [r.name for r in rows]
         if current in names:
             self.move_cursor(row=names.index(current), animate=False)
 
-    @staticmethod
-    def _bad(n: int) -> Text:
-        return Text(f"{n} ⚠", style="bold red") if n else Text("")
+    def _bad(self, n: int) -> Text:
+        return Text(f"{n} {glyphs_of(self).warn}", style="bold red") if n else Text("")
 
     def current_sweep(self) -> Optional[str]:
         names = [ALL] + [r.name for r in self._rows]

@@ -34,19 +34,27 @@ class SciMLApp(JobsMixin, App):
     def __init__(self, workspace: Path, *, clock: Callable[[], float] = time.time, poll_interval: float = 1.0,
                  resources: Optional[Callable[[], list[tuple[str, str]]]] = None, poll: bool = True,
                  label: Optional[str] = None) -> None:
+        # Textual draws on stderr: ASCII symbols when it (or the locale) cannot show more, chosen
+        # once, before Textual reads the CSS variables (`get_css_variables`: the border kinds)
+        self.glyphs: Glyphs = glyphs_for(ascii_only(sys.__stderr__) or ascii_only())
         super().__init__()
         self.workspace = Path(workspace).resolve()
         self.workspace_label = label
         self.clock = clock
         self.poll_interval = poll_interval
-        # Textual draws on stderr: ASCII symbols when it (or the locale) cannot show more, chosen once
-        self.glyphs: Glyphs = glyphs_for(ascii_only(sys.__stderr__) or ascii_only())
         self.poller = Poller(self.workspace, clock=clock, resources=resources, glyphs=self.glyphs)
         self.snapshot: Optional[Snapshot] = None
         self._wake = threading.Event()
         self._stopping = False
         self._poll_enabled = poll
         self.refresh_cycles: list[float] = []  # UI-thread seconds per applied snapshot (benchmark)
+
+    def get_css_variables(self) -> dict[str, str]:
+        """`$frame` / `$frame-thick`: the panels' border kinds, and `$tab-underline`: the tabs'
+        underline bar; ASCII borders and no bar on an ASCII-only terminal."""
+        plain = self.glyphs.ascii
+        return {**super().get_css_variables(), "frame": "ascii" if plain else "round",
+                "frame-thick": "ascii" if plain else "thick", "tab-underline": "none" if plain else "block"}
 
     def on_mount(self) -> None:
         from sciml_tui.tui.screens.overview import OverviewScreen

@@ -82,8 +82,8 @@ def fmt_lr(x: Any) -> str:
 class Glyphs:
     """Every symbol the dashboard draws itself, in one form for the whole session: `UNICODE`,
     or `ASCII` when the terminal cannot show more (`sciml_tui.terminal.ascii_only`, asked once
-    when the app starts; widgets read `app.glyphs`). Textual's own borders, scrollbars and
-    cursor are drawn by Textual and are not in this table."""
+    when the app starts; widgets read `app.glyphs`). Borders are not in this table: the app's
+    CSS variables `$frame` / `$frame-thick` turn them ASCII (`SciMLApp.get_css_variables`)."""
 
     ascii: bool
     states: Mapping[str, str]  # a run state -> its label in the tables and titles

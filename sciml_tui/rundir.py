@@ -26,6 +26,7 @@ RESULT_FILE = "result.json"
 PROVENANCE_FILE = "provenance.json"  # versions, device, host, dataset hashes, git state
 HEARTBEAT_FILE = "heartbeat"  # {"at", "pid"}: rewritten by the training process while it lives
 PREEMPTED_FILE = "preempted.json"  # instead of result.json when SIGTERM stopped the run (resumable)
+CANCELLED_FILE = "cancelled.json"  # `sciml cancel` asked this run to stop: a launcher must not restart it
 TRAIN_LOG = "train.log"
 STDOUT_LOG = "stdout.log"  # the process's captured output (launchers append to it)
 LAST_CHECKPOINT = "checkpoints/last.pt"
@@ -120,6 +121,19 @@ class RunDir:
 
     def can_resume(self) -> bool:
         return self.file(LAST_CHECKPOINT).exists()
+
+    # -- cancel marker (written by `sciml cancel`, read by the Slurm task script) ------------
+    def mark_cancelled(self) -> None:
+        """Record that the user cancelled the run, before its backend is told to stop it: a Slurm
+        task that then exits preempted is not requeued."""
+        write_json(self.file(CANCELLED_FILE), {"at": time.time()})
+
+    def cancelled(self) -> bool:
+        return self.file(CANCELLED_FILE).exists()
+
+    def clear_cancelled(self) -> None:
+        """A new launch of the run (its earlier cancel no longer holds)."""
+        self.file(CANCELLED_FILE).unlink(missing_ok=True)
 
     # -- liveness --------------------------------------------------------------------------
     def beat(self) -> None:

@@ -32,12 +32,15 @@ BackendOpt = Annotated[str, typer.Option("--backend", help="local (processes on 
 PartitionOpt = Annotated[Optional[str], typer.Option("--partition", help="Slurm partition (--backend slurm).")]
 ArrayLimitOpt = Annotated[Optional[int], typer.Option("--array-limit", help="At most K array tasks at once (%K; --backend slurm).")]
 SlurmOptOpt = Annotated[Optional[list[str]], typer.Option("--slurm-opt", help="Extra sbatch option KEY=VALUE, e.g. time=01:00:00 (repeatable).")]
+MaxRequeuesOpt = Annotated[Optional[int], typer.Option("--max-requeues", help="Requeue a preempted array task at most N times (default 10; 0: never; --backend slurm).")]
 
 
-def _slurm_options(partition: Optional[str], array_limit: Optional[int], slurm_opt: Optional[list[str]]) -> Any:
+def _slurm_options(partition: Optional[str], array_limit: Optional[int], slurm_opt: Optional[list[str]],
+                   max_requeues: Optional[int] = None) -> Any:
     from sciml_tui.launch.slurm import SlurmOptions
 
-    return SlurmOptions(partition=partition, array_limit=array_limit, opts=list(slurm_opt or []))
+    return SlurmOptions(partition=partition, array_limit=array_limit, opts=list(slurm_opt or []),
+                        max_requeues=max_requeues)
 
 
 def _echo_submitted(out: dict[str, Any]) -> None:
@@ -48,6 +51,9 @@ def _echo_submitted(out: dict[str, Any]) -> None:
         typer.echo("nothing to submit: every run is finished or still in Slurm")
     if out.get("skipped"):
         typer.echo(f"{len(out['skipped'])} run(s) wait on a pre-training that runs locally; resume them later")
+    if out.get("lr_search"):
+        typer.echo(f"lr search: it advances one step on each `sciml resume {out['sweeps'][0]} --backend slurm` "
+                   "(a submit without --detach follows it to the end)")
 
 
 def _spec_errors(exc: ConfigError) -> None:
@@ -216,6 +222,7 @@ def run_sweep(
     partition: PartitionOpt = None,
     array_limit: ArrayLimitOpt = None,
     slurm_opt: SlurmOptOpt = None,
+    max_requeues: MaxRequeuesOpt = None,
     json_out: JsonOpt = False,
     calibrate: Annotated[bool, typer.Option("--calibrate", help="First measure step times of the plan's models on this machine (cached in .sciml/calibration.json).")] = False,
     max_hours: Annotated[Optional[float], typer.Option("--max-device-hours", min=0.0, help="Ask (or refuse without a terminal) above this estimate; default: max_device_hours in .sciml/settings.json, else 24.")] = None,
@@ -246,7 +253,7 @@ def run_sweep(
         return
     _confirm_cost(plan.cost, yes, is_tty() and not json_out)
     launch = dict(sweeps=list(plan.sweeps), rerun=rerun, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
-                  backend=backend, slurm=_slurm_options(partition, array_limit, slurm_opt), workers=workers,
+                  backend=backend, slurm=_slurm_options(partition, array_limit, slurm_opt, max_requeues), workers=workers,
                   engine=engine)
     todo = len(plan.runs) if rerun else sum(r.pending for r in plan.runs)
     _launch(ws, spec, launch, detach, json_out, todo)
@@ -297,6 +304,7 @@ def resume_cmd(
     partition: PartitionOpt = None,
     array_limit: ArrayLimitOpt = None,
     slurm_opt: SlurmOptOpt = None,
+    max_requeues: MaxRequeuesOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run what is missing, failed or cancelled in SWEEP; adopt runs that still run."""
@@ -308,7 +316,7 @@ def resume_cmd(
     from sciml_tui.launch.worker import check_mode
 
     check_mode(workers)
-    sopts = _slurm_options(partition, array_limit, slurm_opt)
+    sopts = _slurm_options(partition, array_limit, slurm_opt, max_requeues)
     if detach:
         out = resume(ws, sweep, detach=True, max_parallel=max_parallel, gpus=gpu_list, per_gpu=per_gpu,
                      backend=backend, slurm=sopts, workers=workers)

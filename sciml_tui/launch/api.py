@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -146,8 +147,9 @@ def resume(ws: WorkspaceStore | str, sweep: str, *, detach: bool = True, max_par
 def _backend(name: str, slurm: Optional[SlurmOptions], detach: bool, max_parallel: Optional[int],
              gpus: Optional[list[str]], per_gpu: int, workers: Optional[str] = None) -> Backend:
     """The backend the user asked for, with the options that belong to it."""
-    if name == "local" and slurm is not None and (slurm.partition or slurm.array_limit or slurm.opts):
-        raise UserError("--partition, --array-limit and --slurm-opt need --backend slurm")
+    if name == "local" and slurm is not None and (slurm.partition or slurm.array_limit or slurm.opts
+                                                  or slurm.max_requeues is not None):
+        raise UserError("--partition, --array-limit, --slurm-opt and --max-requeues need --backend slurm")
     if name != "local" and workers is not None:
         raise UserError("--workers applies to --backend local (a Slurm array task is one process per run)")
     options: dict[str, Any] = {"detach": detach}
@@ -169,7 +171,9 @@ def cancel(ws: WorkspaceStore | str, target: str, grace_s: float = 5.0) -> list[
     """Cancel a run (by id) or a whole sweep (its scheduler first, then its runs).
 
     Runs still in their backend are stopped by it (local: SIGTERM then SIGKILL of the process
-    group; Slurm: scancel); queued runs are marked cancelled. Returns the ids of the runs cancelled.
+    group; Slurm: scancel), each after its run dir got the cancel marker (`RunDir.mark_cancelled`:
+    the Slurm task script does not requeue a run it marks); queued runs are marked cancelled.
+    Returns the ids of the runs cancelled.
     """
     ws = _ws(ws)
     sweep = ws.sweep(target)
@@ -189,7 +193,13 @@ def cancel(ws: WorkspaceStore | str, target: str, grace_s: float = 5.0) -> list[
             if cur is not None and cur.get("state") in ACTIVE:
                 tx.update("runs", r.id, state=RunState.CANCELLED, ended_at=time.time(), message="cancelled")
                 active.append(r)
-    launches = [launch for r in active if r.run_dir and (launch := RunDir(r.run_dir).launch())]
+    launches = []
+    for rdir in (RunDir(r.run_dir) for r in active if r.run_dir):
+        launch = rdir.launch()
+        if launch:
+            with contextlib.suppress(OSError):  # an unwritable run dir must not keep the run alive
+                rdir.mark_cancelled()  # before the backend stops it: a Slurm task must not requeue it
+            launches.append(launch)
     by_backend = lambda launch: launch.get("backend", "local")  # noqa: E731
     for name, group in groupby(sorted(launches, key=by_backend), key=by_backend):
         backend = backend_of({"backend": name})

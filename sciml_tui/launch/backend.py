@@ -136,10 +136,12 @@ def process_env(threads: Optional[int], gpu: Optional[str]) -> dict[str, str]:
 
 
 def prepare_run_dir(run: RunRecord) -> RunDir:
-    """Write the run's config and drop an earlier attempt's result (it resumes from last.pt)."""
+    """Write the run's config and drop an earlier attempt's result (it resumes from last.pt) and
+    an earlier cancel."""
     rdir = RunDir(run.run_dir)
     rdir.write_config(run.config or {})
     rdir.clear_result()
+    rdir.clear_cancelled()
     return rdir
 
 

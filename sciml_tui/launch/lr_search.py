@@ -25,6 +25,7 @@ from sciml_tui.launch.sweeps import Event, no_event, record_runs
 from sciml_tui.rundir import RunDir
 from sciml_tui.specs.lr_search import rung_epochs, rung_keep
 from sciml_tui.store import WorkspaceStore
+from sciml_tui.store.reconcile import paused_epoch, paused_message
 from sciml_tui.store.records import RunRecord, RunState
 
 
@@ -61,14 +62,12 @@ class LrSearchHook:
 
     def paused(self, run_id: str, rdir: RunDir) -> bool:
         """Record a run that paused at a rung (queued, waiting); False for any other ending."""
-        info = rdir.preempted() if self.enabled and rdir.result() is None else None
-        if not info or info.get("paused_after") is None:
+        epoch = paused_epoch(rdir) if self.enabled else None
+        if epoch is None:
             return False
-        epoch = info["paused_after"]
         with self.ws.transaction() as tx:
             if (tx.get("runs", run_id) or {}).get("state") == RunState.RUNNING:  # not cancelled meanwhile
-                tx.update("runs", run_id, state=RunState.QUEUED, pid=None,
-                          message=f"paused after epoch {epoch}: waiting for the other lr candidates")
+                tx.update("runs", run_id, state=RunState.QUEUED, pid=None, message=paused_message(epoch))
         self.emit("pause", {"id": run_id, "epoch": epoch})
         self.held.add(run_id)  # re-read and routed by the next `advance`
         return True
@@ -175,8 +174,7 @@ class LrSearchHook:
         with self.ws.transaction() as tx:
             cur = tx.get("runs", r.id) or {}
             if (cur.get("state"), cur.get("started_at")) == (r.state, r.started_at):
-                tx.update("runs", r.id, state=RunState.QUEUED, pid=None,
-                          message=f"paused after epoch {rung}: waiting for the other lr candidates")
+                tx.update("runs", r.id, state=RunState.QUEUED, pid=None, message=paused_message(rung))
 
     def _decide(self) -> bool:
         """Decide every rung that has all its values; True when one was decided."""

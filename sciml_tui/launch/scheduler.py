@@ -184,6 +184,7 @@ class Scheduler:
                       ended_at=None, message=None, log_tail=None, test_error=None, best_val_error=None)
         rdir = RunDir(r.run_dir)
         rdir.clear_result()  # a failed attempt: resume from its last checkpoint
+        rdir.clear_cancelled()
         resume = rdir.can_resume()
         try:
             handle = self.backend.start(r, slot, resume=resume, cwd=self.ws.root)

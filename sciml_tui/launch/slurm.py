@@ -14,23 +14,30 @@ for pre-training too, and a failed pre-training makes Slurm drop the whole point
 SWEEP --backend slurm` submits them again.
 
 Task i of an array reads its run dir from line i+1 of a manifest file written atomically
-under `.sciml/slurm/` next to the array script, and `exec`s the training entry
-(`python -m sciml_tui.learning.entry RUN_DIR [--resume]`, `--resume` when the run dir holds
-`checkpoints/last.pt`), appending its output to `RUN_DIR/stdout.log`. The submitting
-environment (with `training_env` threads = `--cpus-per-task`) is exported to the tasks, so
-the Python that submits must be reachable at the same path on the compute nodes (a shared
-filesystem, like the workspace itself).
+under `.sciml/slurm/` next to the array script, and runs the training entry as a child of
+the batch shell; a run the trainer reports preempted (exit 75) requeues that one task
+(`scontrol requeue <array>_<task>`), unless `sciml cancel` marked it, it paused at an lr-search
+rung, or it was requeued `--max-requeues` times (`sciml_tui.launch.slurm_script`: the script,
+the manifest, sbatch's argv and the options). The submitting environment (with
+`training_env` threads = `--cpus-per-task`) is exported to the tasks, so the Python that
+submits must be reachable at the same path on the compute nodes (a shared filesystem, like
+the workspace itself).
 
 State comes from `squeue` plus the run dirs (no `sacct`): `SlurmBackend.liveness` tells
-reconciliation (`sciml_tui.store.reconcile`) whether an array task is pending, running or gone.
+reconciliation (`sciml_tui.store.reconcile`) whether an array task is pending, running or gone;
+a requeued task is pending again (its run shows queued), never gone.
+
+An lr search (adaptive grid, successive halving) runs through the same hook as under the local
+scheduler (`launch/lr_search.LrSearchHook`): each `submit` advances it one step from what has
+ended (decisions recorded on the sweep, never made twice), and a watching submit advances it
+whenever a run ends or pauses, submitting what it releases as further arrays.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-import re
-import shlex
+import secrets
 import shutil
 import socket
 import subprocess
@@ -42,6 +49,9 @@ from typing import Any, Optional
 from sciml_tui.atomic import write_json, write_text
 from sciml_tui.errors import UserError
 from sciml_tui.launch.backend import LAUNCHES, entry_argv, prepare_run_dir, process_env
+from sciml_tui.launch.lr_search import LrSearchHook
+# the pure pieces, also importable from here as before the split
+from sciml_tui.launch.slurm_script import SlurmOptions, array_script, manifest_text, sbatch_argv  # noqa: F401
 from sciml_tui.launch.sweeps import (Event, fail_run, generate_datasets, missing_dataset, no_event, refuse_driven,
                                      settle_sweeps, state_counts, sweep_queue)
 from sciml_tui.rundir import RunDir
@@ -49,99 +59,6 @@ from sciml_tui.store import WorkspaceStore, reconcile
 from sciml_tui.store.records import ACTIVE, Liveness, RunRecord, RunState, SweepState
 
 TOOL_TIMEOUT_S = 60.0
-# options the backend sets itself: a user value would break the task -> run dir mapping
-# (`workdir` is the older name of `chdir`)
-RESERVED = {"array", "dependency", "output", "error", "chdir", "workdir", "parsable", "wrap",
-            "kill-on-invalid-dep", "export", "input"}
-_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-
-
-def reserved_option(key: str) -> Optional[str]:
-    """The reserved option `key` names: itself, or one it abbreviates (sbatch, like getopt,
-    takes any unambiguous prefix of a long option, so `arr` is `--array`)."""
-    hits = sorted(r for r in RESERVED if r.startswith(key))
-    return key if key in RESERVED else (hits[0] if hits else None)
-
-
-@dataclass
-class SlurmOptions:
-    """`--partition P`, `--array-limit K` (the `%K` of `--array`), `--slurm-opt KEY=VALUE`."""
-
-    partition: Optional[str] = None
-    array_limit: Optional[int] = None
-    opts: list[str] = field(default_factory=list)
-
-    def extra(self) -> dict[str, str]:
-        """The `--slurm-opt` pairs as `{key: value}`, validated (UserError on bad input)."""
-        out: dict[str, str] = {}
-        for item in self.opts:
-            key, eq, value = item.partition("=")
-            key = key.strip().lstrip("-")
-            if not eq or not _KEY.match(key) or "\n" in value:
-                raise UserError(f"--slurm-opt takes KEY=VALUE (an sbatch long option without --), got {item!r}")
-            reserved = reserved_option(key)
-            if reserved:
-                what = key if key == reserved else f"{key} (sbatch reads it as --{reserved})"
-                raise UserError(f"--slurm-opt {what} is set by sciml itself and cannot be overridden")
-            out[key] = value
-        if self.partition is not None:
-            if not self.partition or "\n" in self.partition:
-                raise UserError(f"--partition needs a partition name, got {self.partition!r}")
-            out.setdefault("partition", self.partition)
-        if self.array_limit is not None and self.array_limit < 1:
-            raise UserError(f"--array-limit must be at least 1, got {self.array_limit}")
-        return out
-
-    def threads(self) -> int:
-        value = self.extra().get("cpus-per-task", "1")
-        if not value.isdigit() or int(value) < 1:
-            raise UserError(f"--slurm-opt cpus-per-task must be a positive integer, got {value!r}")
-        return int(value)
-
-
-# -- pure pieces: script, manifest, sbatch arguments --------------------------------------------
-def array_script(manifest: Path, argv: list[str]) -> str:
-    """The batch script of an array: task i runs `argv RUN_DIR` for line i+1 of `manifest`."""
-    cmd = " ".join(shlex.quote(a) for a in argv)
-    return f"""#!/bin/bash
-# sciml array job: array task i trains the run dir on line i+1 of the manifest.
-set -u
-MANIFEST={shlex.quote(str(manifest))}
-RUN_DIR=$(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" "$MANIFEST")
-if [ -z "$RUN_DIR" ] || [ ! -d "$RUN_DIR" ]; then
-  echo "sciml: no run dir for array task ${{SLURM_ARRAY_TASK_ID}} in $MANIFEST" >&2
-  exit 2
-fi
-exec >>"$RUN_DIR/stdout.log" 2>&1
-RESUME=()
-if [ -f "$RUN_DIR/checkpoints/last.pt" ]; then RESUME=(--resume); fi
-echo "sciml: Slurm task ${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}} on $(hostname)"
-exec {cmd} "$RUN_DIR" "${{RESUME[@]}}"
-"""
-
-
-def manifest_text(run_dirs: list[Path]) -> str:
-    """One absolute run dir per line; line i+1 belongs to array task i."""
-    lines = [str(Path(d).absolute()) for d in run_dirs]
-    bad = [d for d in lines if "\n" in d or "\r" in d]
-    if bad:
-        raise UserError(f"run dir {bad[0]!r} contains a line break")
-    return "".join(f"{d}\n" for d in lines)
-
-
-def sbatch_argv(script: Path, n_tasks: int, *, name: str, output: str, chdir: Path,
-                options: SlurmOptions, dependency: Optional[list[str]] = None) -> list[str]:
-    """`sbatch --parsable --array=0-(n-1)[%K] ... SCRIPT` as an argument list."""
-    if n_tasks < 1:
-        raise ValueError("an array needs at least one task")
-    array = f"0-{n_tasks - 1}" + (f"%{options.array_limit}" if options.array_limit else "")
-    settings = {"job-name": name, "ntasks": "1", "cpus-per-task": "1"}
-    settings.update(options.extra())
-    argv = ["sbatch", "--parsable", f"--array={array}", f"--output={output}", f"--chdir={chdir}"]
-    if dependency:
-        argv += [f"--dependency=afterok:{':'.join(dependency)}", "--kill-on-invalid-dep=yes"]
-    argv += [f"--{k}={v}" for k, v in settings.items()]
-    return argv + [str(script)]
 
 
 # -- talking to Slurm ---------------------------------------------------------------------------
@@ -196,9 +113,15 @@ def squeue_snapshot(max_age_s: float = SQUEUE_TTL_S) -> Optional[dict[str, str]]
     return tasks
 
 
+# squeue states of a task that holds its allocation (COMPLETING: ending, or on its way back to
+# PENDING after a requeue); every other listed state (PENDING, REQUEUED, REQUEUE_HOLD, ...) waits
+HOLDING = {"RUNNING", "COMPLETING", "SIGNALING", "STAGE_OUT"}
+
+
 def task_liveness(job_id: Any) -> Liveness:
-    """One array task: PENDING / RUNNING while squeue lists it, GONE once it does not,
-    UNKNOWN when squeue cannot be asked (a run is never declared dead from such a machine)."""
+    """One array task: PENDING / RUNNING while squeue lists it (a requeued task is PENDING again),
+    GONE once it does not, UNKNOWN when squeue cannot be asked (a run is never declared dead
+    from such a machine)."""
     if not isinstance(job_id, str) or not job_id:
         return Liveness.GONE
     tasks = squeue_snapshot()
@@ -207,7 +130,7 @@ def task_liveness(job_id: Any) -> Liveness:
     state = tasks.get(job_id)
     if state is None:
         return Liveness.GONE
-    return Liveness.RUNNING if state == "RUNNING" else Liveness.PENDING
+    return Liveness.RUNNING if state in HOLDING else Liveness.PENDING
 
 
 def squeue_now() -> dict[str, str]:
@@ -247,10 +170,11 @@ def _submit_array(ws: WorkspaceStore, runs: list[RunRecord], tag: str, options: 
     """Write script + manifest under `.sciml/slurm/`, sbatch them; return the array job id."""
     out_dir = ws.meta_dir / "slurm"
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    # unique: a watching submit may send several arrays within one second
+    stem = f"{tag}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{secrets.token_hex(3)}"
     manifest, script = out_dir / f"{stem}.manifest", out_dir / f"{stem}.sh"
     write_text(manifest, manifest_text([Path(r.run_dir) for r in runs]))
-    write_text(script, array_script(manifest, entry_argv()))
+    write_text(script, array_script(manifest, entry_argv(), options.requeues))
     script.chmod(0o755)
     argv = sbatch_argv(script, len(runs), name=f"sciml-{tag}", output=str(out_dir / f"{stem}-%A_%a.out"),
                        chdir=ws.root, options=options, dependency=dependency)
@@ -362,12 +286,14 @@ def _views(runs: list[RunRecord]) -> tuple[dict[str, ParentView], set[str]]:
 
 
 def submit(ws: WorkspaceStore, sweeps: list[str], options: Optional[SlurmOptions] = None,
-           on_event: Optional[Event] = None) -> dict[str, Any]:
-    """Submit the sweeps' runs that are neither finished nor alive (in Slurm or locally).
+           on_event: Optional[Event] = None, lr: Optional[LrSearchHook] = None) -> dict[str, Any]:
+    """Submit the sweeps' runs that are neither finished nor alive (in Slurm or locally), after
+    one step of their lr search (`lr`, a fresh hook by default): runs paused at an undecided
+    rung stay queued, decided rungs prune and release runs, an adaptive grid adds its next lrs.
 
-    Returns `{"sweeps", "backend": "slurm", "submitted": [run ids], "jobs": {"pretrain": id|None,
-    "points": id|None}, "skipped": [run ids left queued]}`; nothing is submitted when every
-    run is done or still in Slurm (a second `run sweep` of the same spec).
+    Returns `{"sweeps", "backend": "slurm", "lr_search": bool, "submitted": [run ids], "jobs":
+    {"pretrain": id|None, "points": id|None}, "skipped": [run ids left queued]}`; nothing is
+    submitted when every run is done or still in Slurm (a second `run sweep` of the same spec).
     """
     options = options or SlurmOptions()
     options.threads()  # validate before anything is written
@@ -381,8 +307,19 @@ def submit(ws: WorkspaceStore, sweeps: list[str], options: Optional[SlurmOptions
     runs = sweep_queue(ws, sweeps)
     views, alive = _views(runs)
     todo = [r for r in runs if not r.finished and r.id not in alive]
-    out: dict[str, Any] = {"sweeps": sweeps, "backend": "slurm", "submitted": [], "skipped": [],
-                           "jobs": {"pretrain": None, "points": None}}
+    lr = lr or LrSearchHook(ws, sweeps, emit)
+    if lr.enabled:  # the scheduler's first step, as `Scheduler._run` takes it
+        todo = lr.admit(todo) + lr.advance(True)
+    out = submit_runs(ws, sweeps, todo, views, options, emit)
+    return {"sweeps": sweeps, "backend": "slurm", "lr_search": lr.enabled, **out}
+
+
+def submit_runs(ws: WorkspaceStore, sweeps: list[str], todo: list[RunRecord], views: dict[str, ParentView],
+                options: SlurmOptions, emit: Event = no_event) -> dict[str, Any]:
+    """Submit `todo` (as given: configs included) as a pre-training and a points array; fail
+    the runs that cannot run. Returns `{"submitted", "jobs", "skipped"}`."""
+    out: dict[str, Any] = {"submitted": [], "skipped": [], "jobs": {"pretrain": None, "points": None}}
+    todo = list({r.id: r for r in todo}.values())
     if not todo:
         return out
     plan = decide(todo, generate_datasets(ws, todo, emit), views)
@@ -419,13 +356,17 @@ def settle(ws: WorkspaceStore, sweeps: list[str]) -> None:
 
 
 def watch(ws: WorkspaceStore, sweeps: list[str], run_ids: list[str], on_event: Optional[Event] = None,
-          poll_s: float = 1.0, timeout_s: Optional[float] = None) -> dict[str, int]:
-    """Follow submitted runs through `squeue` and their run dirs until none is queued or running.
+          poll_s: float = 1.0, timeout_s: Optional[float] = None, lr: Optional[LrSearchHook] = None,
+          options: Optional[SlurmOptions] = None) -> dict[str, int]:
+    """Follow submitted runs through `squeue` and their run dirs until none is in Slurm.
 
     Emits `start` when a task starts running and `end` with its final state; returns counts of
-    the final states over all runs of the sweeps. Interrupting it leaves the jobs in Slurm.
+    the final states over all runs of the sweeps. With an lr search (`lr`, the hook the submit
+    used), a run that ends or pauses at a rung advances it, and what it releases or adds is
+    submitted (`options`) and followed too. Interrupting it leaves the jobs in Slurm.
     """
     emit = on_event or no_event
+    searching = lr is not None and lr.enabled
     seen: dict[str, Optional[str]] = {}
     deadline = None if timeout_s is None else time.time() + timeout_s
     watched = set(run_ids)
@@ -433,19 +374,52 @@ def watch(ws: WorkspaceStore, sweeps: list[str], run_ids: list[str], on_event: O
         squeue_snapshot(max_age_s=0)
         reconcile(ws, LAUNCHES)
         recs = {r.id: r for r in ws.runs() if r.id in watched}
-        for rid, r in recs.items():
-            if r.state == seen.get(rid):
+        ended = _report(recs, seen, emit, lr if searching else None)
+        if ended and searching:
+            more = _lr_step(ws, sweeps, lr, options or SlurmOptions(), emit)
+            if more:
+                watched |= set(more)
                 continue
-            seen[rid] = r.state
-            if r.state == RunState.RUNNING:
-                emit("start", {"id": rid, "device": "slurm"})
-            elif r.state not in ACTIVE:
-                emit("end", {"id": rid, "state": r.state, "test_error": r.test_error})
-        if not any(r.active for r in recs.values()) or (deadline is not None and time.time() > deadline):
+        if not any(map(_in_slurm, recs.values())) or (deadline is not None and time.time() > deadline):
             break
         time.sleep(poll_s)
     settle(ws, sweeps)
     return state_counts(sweep_queue(ws, sweeps))
+
+
+def _report(recs: dict[str, RunRecord], seen: dict[str, Optional[str]], emit: Event,
+            lr: Optional[LrSearchHook]) -> bool:
+    """Emit the state changes of the watched runs; True when one ended or paused at a rung."""
+    ended = False
+    for rid, r in recs.items():
+        if lr is not None and r.state == RunState.QUEUED and rid not in lr.held and lr.paused(rid, RunDir(r.run_dir)):
+            ended = True  # `paused` emitted it
+        if r.state == seen.get(rid):
+            continue
+        seen[rid] = r.state
+        if r.state == RunState.RUNNING:
+            emit("start", {"id": rid, "device": "slurm"})
+        elif r.state not in ACTIVE:
+            ended = True
+            if r.state != RunState.PRUNED:  # the lr search reported its own
+                emit("end", {"id": rid, "state": r.state, "test_error": r.test_error})
+    return ended
+
+
+def _in_slurm(r: RunRecord) -> bool:
+    """An active run whose array task squeue still lists (or cannot tell about)."""
+    launch = RunDir(r.run_dir).launch() if r.active and r.run_dir else None
+    return launch is not None and task_liveness(launch.get("slurm_job_id")) != Liveness.GONE
+
+
+def _lr_step(ws: WorkspaceStore, sweeps: list[str], lr: LrSearchHook, options: SlurmOptions,
+             emit: Event) -> list[str]:
+    """Advance the lr search after runs ended; submit what it releases or adds; their ids."""
+    release = lr.advance(True)
+    if not release:
+        return []
+    views, alive = _views(sweep_queue(ws, sweeps))
+    return submit_runs(ws, sweeps, [r for r in release if r.id not in alive], views, options, emit)["submitted"]
 
 
 class SlurmBackend:
@@ -463,9 +437,10 @@ class SlurmBackend:
         require_tools()
 
     def submit(self, ws: WorkspaceStore, sweeps: list[str], on_event: Event = no_event) -> dict[str, Any]:
-        out = submit(ws, sweeps, self.options, on_event=on_event)
+        lr = LrSearchHook(ws, sweeps, on_event)  # one hook: what the submit holds, the watch releases
+        out = submit(ws, sweeps, self.options, on_event=on_event, lr=lr)
         if not self.detach:
-            out["counts"] = watch(ws, sweeps, out["submitted"], on_event=on_event)
+            out["counts"] = watch(ws, sweeps, out["submitted"], on_event=on_event, lr=lr, options=self.options)
         return out
 
     def liveness(self, launch: dict[str, Any]) -> Liveness:

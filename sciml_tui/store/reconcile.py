@@ -1,9 +1,12 @@
 """Bring run records in line with their run dirs and with what their backend says.
 
 - a run whose `result.json` exists takes its state and metrics from it;
-- a launched run that is `GONE` without a result is `failed`, with the tail of its log kept;
-  a queued one that the backend says is `RUNNING` becomes `running`; `PENDING` and
-  `UNKNOWN` (the backend cannot be asked from here) change nothing;
+- a launched run that is `GONE` without a result is `failed`, with the tail of its log kept,
+  unless it paused at an lr-search rung (`preempted.json` with `paused_after`): that one is
+  `queued`, waiting for the lr search;
+- a queued run that the backend says is `RUNNING` becomes `running`, a running one it says is
+  `PENDING` (requeued after a preemption) `queued`; `UNKNOWN` (the backend cannot be asked
+  from here) changes nothing;
 - a `running` run with no `launch.json` past a short grace (its scheduler died while starting
   it) is `failed`; a queued run that was never launched stays queued.
 
@@ -21,6 +24,7 @@ from sciml_tui.store.workspace import WorkspaceStore
 
 LAUNCH_GRACE_S = 30.0
 NO_RESULT = "the training process ended without writing result.json"
+REQUEUED = "requeued after a preemption: waiting in the queue to resume from its checkpoint"
 
 
 class LaunchWatch(Protocol):
@@ -45,6 +49,16 @@ def preempted_message(preempted: dict[str, Any], sweep: Optional[str]) -> str:
     how = f"`sciml resume {sweep}` continues it" if sweep else "it can continue"
     return (f"preempted: stopped by {preempted.get('signal') or 'a signal'} in epoch {preempted.get('epoch', '?')} "
             f"(step {preempted.get('step', '?')}); {how} from its checkpoint")
+
+
+def paused_message(epoch: Any) -> str:
+    return f"paused after epoch {epoch}: waiting for the other lr candidates"
+
+
+def paused_epoch(rdir: RunDir) -> Optional[int]:
+    """The rung epoch a run paused after (`stop_after_epoch`, the lr search), else None."""
+    info = rdir.preempted() if rdir.result() is None else None
+    return info.get("paused_after") if info else None
 
 
 def ended_fields(rdir: RunDir, now: Optional[float] = None, lost: str = NO_RESULT,
@@ -76,8 +90,15 @@ def _look(rec: RunRecord, watch: LaunchWatch, now: float) -> Optional[dict[str, 
     seen = watch.liveness(launch)
     if seen == Liveness.RUNNING and rec.state == RunState.QUEUED:
         return {"state": RunState.RUNNING, "started_at": now}
+    if seen == Liveness.PENDING and rec.state == RunState.RUNNING:
+        return {"state": RunState.QUEUED, "pid": None, "message": REQUEUED}
     if seen != Liveness.GONE:
         return None
+    paused = paused_epoch(rdir)
+    if paused is not None:
+        message = paused_message(paused)
+        same = rec.state == RunState.QUEUED and rec.message == message
+        return None if same else {"state": RunState.QUEUED, "pid": None, "message": message}
     return ended_fields(rdir, now, watch.lost_message(launch), rec.sweep)
 
 

@@ -23,6 +23,15 @@ def test_slurm_options_need_the_slurm_backend(spec_file):
     assert res.exit_code == 2 and "need --backend slurm" in res.output
     res = runner.invoke(app, _args(spec_file, "--backend", "pbs"))
     assert res.exit_code == 2 and "unknown backend 'pbs'" in res.output
+    res = runner.invoke(app, _args(spec_file, "--max-requeues", "3"))
+    assert res.exit_code == 2 and "--max-requeues need --backend slurm" in res.output
+
+
+def test_a_negative_requeue_cap_is_one_error_line_before_slurm_is_asked(spec_file):
+    res = runner.invoke(app, _args(spec_file, "--backend", "slurm", "--max-requeues", "-1"))
+    assert res.exit_code == 2
+    assert res.output.strip().splitlines() == ["error: --max-requeues must be 0 or more, got -1"]
+    assert WorkspaceStore(spec_file.parents[1]).runs() == []
 
 
 def test_without_slurm_commands_one_error_line(spec_file, tmp_path, monkeypatch):

@@ -84,7 +84,8 @@ def _gpus(value: Optional[str]) -> Optional[list[str]]:
     return gpus
 
 
-def _estimate(ws: Any, plan: Any, slots: Any, limit: Optional[float], calibrate: bool, rerun: bool) -> Any:
+def _estimate(ws: Any, plan: Any, slots: Any, limit: Optional[float], calibrate: bool, rerun: bool,
+              warm_workers: bool = True) -> Any:
     """The plan's cost on the devices `slots` would use, measuring step times first if asked."""
     from sciml_tui.learning.calibrate import device_for_slots
     from sciml_tui.specs.cost import estimate_in_workspace, plan_works
@@ -98,7 +99,7 @@ def _estimate(ws: Any, plan: Any, slots: Any, limit: Optional[float], calibrate:
         if not done:
             typer.echo(f"already calibrated on {device.label} (delete .sciml/calibration.json to measure again)",
                        err=True)
-    return estimate_in_workspace(plan, ws.root, device, limit, pending_only=not rerun)
+    return estimate_in_workspace(plan, ws.root, device, limit, pending_only=not rerun, warm_workers=warm_workers)
 
 
 def _confirm_cost(est: Any, yes: bool, interactive: bool) -> None:
@@ -247,7 +248,8 @@ def run_sweep(
     except ConfigError as exc:
         _spec_errors(exc)
     gpu_list = _gpus(gpus)
-    plan.cost = _estimate(ws, plan, make_slots(gpu_list, per_gpu, max_parallel), max_hours, calibrate, rerun)
+    plan.cost = _estimate(ws, plan, make_slots(gpu_list, per_gpu, max_parallel), max_hours, calibrate, rerun,
+                          warm_workers=backend == "local" and workers != "fresh")
     if dry_run:
         _print_plan(plan, json_out)
         return

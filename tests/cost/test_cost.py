@@ -130,6 +130,21 @@ def test_measured_startup_is_charged_once_per_run(tmp_path):
     assert "run start-up" not in slow.guesses and "run start-up" in cost.estimate(plan, {}, "cpu").guesses
 
 
+def test_warm_workers_pay_the_startup_once_per_slot(tmp_path):
+    """A warm worker starts once per slot; each run then costs only its own set-up."""
+    plan = plan_from_file(ROOT / "experiments" / "quickstart.yaml", tmp_path)
+    n = len(plan.runs)
+    base = cost.estimate(plan, {"startup_s": 0.0}, "cpu", slots=2, warm_workers=True)
+    warm = cost.estimate(plan, {"startup_s": 10.0}, "cpu", slots=2, warm_workers=True)
+    fresh = cost.estimate(plan, {"startup_s": 10.0}, "cpu", slots=2)
+    assert warm.device_seconds == pytest.approx(base.device_seconds + 2 * 10.0)
+    assert base.device_seconds == pytest.approx(cost.estimate(plan, {"startup_s": 0.0}, "cpu", slots=2).device_seconds
+                                                + cost.WARM_RUN_OVERHEAD_S * n)
+    assert warm.wall_seconds == pytest.approx(base.wall_seconds + 10.0)
+    assert fresh.device_seconds > warm.device_seconds + 10.0 * (n - 2) - cost.WARM_RUN_OVERHEAD_S * n - 1e-6
+    assert "warm workers" in warm.lines()[0] and "a process per run" in fresh.lines()[0]
+
+
 def test_finished_runs_and_existing_datasets_cost_nothing(tmp_path):
     plan = plan_from_file(ROOT / "experiments" / "quickstart.yaml", tmp_path)
     full = cost.estimate(plan, {}, "cpu")

@@ -229,11 +229,10 @@ def _commit(temps: dict[str, Path], out_dir: Path) -> None:
         os.replace(temps[split], out_dir / f"{split}.h5")
 
 
-def _discard(temps: dict[str, Path], stop: StopRequest) -> None:
-    with stop.deferred():  # a second Ctrl-C must not leave a temp file behind
-        for tmp in temps.values():
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+def _discard(temps: dict[str, Path]) -> None:
+    for tmp in temps.values():
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def _write_all(plans: list[SplitPlan], out_dir: Path, sizes: dict[str, int], workers: int,
@@ -249,15 +248,14 @@ def _write_all(plans: list[SplitPlan], out_dir: Path, sizes: dict[str, int], wor
             temps[plan.split] = Path(tmp)
             entry = _write_split(plan, temps[plan.split], sizes, workers, tick, stop)
             entries[plan.split] = {"path": str(out_dir / f"{plan.split}.h5"), **entry}
-        stop.check()
-        with stop.deferred():
-            _commit(temps, out_dir)
+        stop.check()  # a signal from here on is only recorded: the three files appear together
+        _commit(temps, out_dir)
     except OSError as exc:
-        _discard(temps, stop)
+        _discard(temps)
         raise UserError(f"cannot write the dataset in {out_dir}: {error_reason(exc)}; nothing was kept "
                         "(free some space or choose another --out folder)") from None
     except BaseException:
-        _discard(temps, stop)
+        _discard(temps)
         raise
     return entries
 

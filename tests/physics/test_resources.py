@@ -134,6 +134,36 @@ def test_a_signal_whose_interrupt_was_swallowed_still_stops_generation(tmp_path)
     assert _left(out) == []
 
 
+def test_a_signal_while_hdf5_sets_up_a_file_stops_at_the_next_block_with_nothing_open(tmp_path, monkeypatch):
+    """The handler only records; the loop raises between blocks, never inside h5py (here: the
+    writer's set-up), where a stopped generation in the scheduler now and then crashed at exit."""
+    import gc
+
+    import h5py
+
+    import sciml_tui.physics.h5io as h5io
+
+    stop, raised_inside = StopRequest(), []
+    real = h5io.reserve_disk
+
+    def reserve(path, nbytes):
+        try:
+            stop._handler(signal.SIGTERM, None)  # the signal lands inside SplitWriter.__init__
+        except KeyboardInterrupt:
+            raised_inside.append(path)
+            raise
+        return real(path, nbytes)
+
+    monkeypatch.setattr(h5io, "reserve_disk", reserve)
+    out = tmp_path / "ds"
+    with pytest.raises(KeyboardInterrupt):
+        _generate(out, stop=stop)
+    gc.collect()
+    assert raised_inside == []  # acted on by the generation loop, not inside h5py
+    assert _left(out) == [] and stop.requested
+    assert h5py.h5f.get_obj_ids(h5py.h5f.OBJ_ALL, h5py.h5f.OBJ_FILE) == []
+
+
 def test_a_signal_during_the_renames_is_recorded_and_the_files_stay_whole(tmp_path, monkeypatch):
     stop = StopRequest()
     real = gen._commit

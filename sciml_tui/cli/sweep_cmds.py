@@ -156,12 +156,9 @@ class _Progress:
             return f"added {p['id']}: lr={p['lr']:.3g} (the adaptive lr grid grows past the chosen edge)"
         if kind == "pause":
             return f"pause {p['id']} after epoch {p['epoch']} (lr halving rung)"
-        if kind == "rung":  # id: "SWEEP init|model|parent|N" (launch.lr_search.group_key)
-            sweep, _, key = str(p["id"]).partition(" ")
-            parts = key.split("|")
-            point = f"{parts[0]} {parts[1]} N={parts[3]}" if len(parts) == 4 else key
+        if kind == "rung":
             kept = ", ".join(f"{x:.3g}" for x in p["kept"])
-            return f"rung {sweep} {point} at epoch {p['epoch']}: keeps lr {kept}"
+            return f"rung {p['sweep']} {p['init']} {p['model']} N={p['n']} at epoch {p['epoch']}: keeps lr {kept}"
         if kind == "lr_search":
             return f"lr search {p['id']}: {p['message']}"
         return f"{kind} {p['id']}" + (f" on {p['device']}" if p.get("device") else "") + (" (resume)" if p.get("resume") else "")

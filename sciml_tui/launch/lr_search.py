@@ -209,7 +209,9 @@ class LrSearchHook:
                           ended_at=now, message=f"stopped by the lr search at epoch {rung}: lr {r.lr:g} "
                                                 f"was not among the best {len(keep)} of {len(scores)}")
                 pruned.append(r.id)
-        self.emit("rung", {"id": f"{sweep} {key}", "epoch": rung, "kept": keep})
+        g = group[0]
+        self.emit("rung", {"id": f"{sweep} {key}", "sweep": sweep, "init": g.init, "model": g.model, "n": g.n_train,
+                           "epoch": rung, "kept": keep})
         for run_id in pruned:
             self.held.discard(run_id)
             self.emit("end", {"id": run_id, "state": RunState.PRUNED.value})

@@ -3,25 +3,17 @@
 import os
 import subprocess
 import sys
-import time
 
 from sciml_tui.learning.metrics_log import read_result
 from sciml_tui.workerdir import WorkerDir
+
+from tests.sweep.conftest import wait_until
 
 from .conftest import base_config, write_run
 
 
 def _env() -> dict:
     return {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
-
-
-def _wait_for(pred, timeout=240.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_consecutive_runs_in_one_worker_match_fresh_processes(poisson_data, tmp_path):
@@ -41,7 +33,7 @@ def test_consecutive_runs_in_one_worker_match_fresh_processes(poisson_data, tmp_
         for name, cfg in configs.items():
             run = write_run(tmp_path / "warm" / name, cfg)
             wd.put({"run_dir": str(run), "resume": False, "token": name})
-            assert _wait_for(lambda: wd.idle() and read_result(run) is not None), name
+            assert wait_until(lambda: wd.idle() and read_result(run) is not None, timeout=240), name
             warm[name] = read_result(run)
             assert (run / "stdout.log").read_text().strip()  # the run's output went to its own log
         wd.put({"exit": True})

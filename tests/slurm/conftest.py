@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 
 import pytest
 
 # the fake trainer, the small spec and their fixtures are the local backend tests' own
-from sweep.conftest import SPEC, fake_datasets, fake_entry, spec_file  # noqa: F401
+from sweep.conftest import SPEC, fake_datasets, fake_entry, spec_file, wait_until  # noqa: F401
 
 from sciml_tui.launch import slurm as procs
 
@@ -38,9 +37,5 @@ def fresh_squeue():
 
 
 def wait_for(pred, timeout=60.0, poll=0.2):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(poll)
-    return False
+    """`wait_until` polling less often: the predicates ask squeue."""
+    return wait_until(pred, timeout, poll)

@@ -66,12 +66,12 @@ def prepare(spec_file: Path, fake_data: bool = True):
     return ws
 
 
-def wait_until(pred, timeout: float = 60.0) -> bool:
+def wait_until(pred, timeout: float = 60.0, poll: float = 0.05) -> bool:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if pred():
             return True
-        time.sleep(0.05)
+        time.sleep(poll)
     return False
 
 
